@@ -1,0 +1,68 @@
+"""Contrastive loss of the joint space: symmetric InfoNCE (CLIP / CLaMP) with a learnable, clamped scale.
+
+Row ``i`` of the music batch and row ``i`` of the text batch describe the same tune; every other row is a
+negative. When two tunes of a batch share the very same caption text (common with short dropped-out
+captions such as "a reel"), treating one as the other's negative would punish a correct answer, so rows
+with equal ``groups`` share the target probability instead.
+
+Example:
+    >>> music, text = torch.randn(4, 8), torch.randn(4, 8)
+    >>> float(clip_loss(music, text, torch.tensor(2.0))) > 0
+    True
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class LogitScale(nn.Module):
+    """``exp(log_scale)`` clamped to ``max_scale``: the inverse temperature of the softmax, learned."""
+
+    def __init__(self, init_scale: float = 1 / 0.07, max_scale: float = 100.0) -> None:
+        super().__init__()
+        self.log_scale = nn.Parameter(torch.tensor(math.log(init_scale), dtype=torch.float32))
+        self.max_scale = max_scale
+
+    def forward(self) -> torch.Tensor:
+        # Clamping the log keeps the gradient at zero past the cap, so the scale cannot run away.
+        return self.log_scale.clamp(max=math.log(self.max_scale)).exp()
+
+
+def _targets(groups: torch.Tensor | None, size: int, device) -> torch.Tensor:
+    if groups is None:
+        return torch.eye(size, device=device)
+    same = (groups[:, None] == groups[None, :]).float()
+    return same / same.sum(1, keepdim=True)
+
+
+def clip_loss(music: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor,
+              groups: torch.Tensor | None = None) -> torch.Tensor:
+    """Symmetric InfoNCE between L2-normalised music and text embeddings.
+
+    Args:
+        music: ``(B, D)`` music embeddings (any norm; normalised here).
+        text: ``(B, D)`` text embeddings of the same tunes, same order.
+        logit_scale: scalar inverse temperature (already exponentiated and clamped).
+        groups: optional ``(B,)`` integer ids; rows with equal ids count as positives of each other.
+
+    Returns:
+        Scalar loss: mean of the music→text and text→music cross-entropies.
+    """
+    music = F.normalize(music.float(), dim=-1)
+    text = F.normalize(text.float(), dim=-1)
+    logits = logit_scale * music @ text.t()
+    targets = _targets(groups, len(music), music.device)
+    music_to_text = torch.sum(-targets * F.log_softmax(logits, dim=1), dim=1).mean()
+    text_to_music = torch.sum(-targets.t() * F.log_softmax(logits.t(), dim=1), dim=1).mean()
+    return (music_to_text + text_to_music) / 2
+
+
+def retrieval_accuracy(music: torch.Tensor, text: torch.Tensor) -> float:
+    """Share of texts whose own tune scores highest in the batch (a cheap training-time signal)."""
+    scores = F.normalize(text.float(), dim=-1) @ F.normalize(music.float(), dim=-1).t()
+    return (scores.argmax(1) == torch.arange(len(scores), device=scores.device)).float().mean().item()
