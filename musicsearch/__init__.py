@@ -28,12 +28,14 @@ _EXPORTS: dict[str, str] = {
     "abc_to_patches": "patches", "patches_to_text": "patches", "split_bars": "patches",
     "PATCH_LENGTH": "patches", "VOCAB_SIZE": "patches", "PAD_ID": "patches", "MASK_ID": "patches", "END_ID": "patches",
     # captions and features
-    "music_features": "features",
+    "music_features": "features", "parse_key": "features", "meter_words": "features", "key_words": "features",
+    "tune_type": "features", "origin_country": "features",
     "caption_parts": "captions", "make_captions": "captions", "text_dropout": "captions",
-    "CAPTION_TEMPLATES": "captions",
+    "CAPTION_TEMPLATES": "captions", "Tags": "captions", "tags_of": "captions", "describe": "captions",
     # corpus
     "Record": "corpus", "Corpus": "corpus", "BuildReport": "corpus",
-    "build_corpus": "corpus", "load_corpus": "corpus", "corpus_stats": "corpus",
+    "build_corpus": "corpus", "load_corpus": "corpus", "corpus_stats": "corpus", "save_corpus": "corpus",
+    "read_corpus": "corpus",
     "to_abc": "convert",
     # model and training (issue 3)
     # search and zero-shot (issue 4)
