@@ -255,9 +255,16 @@ def build_corpus(source: str | os.PathLike = "music21", *, collections: Sequence
     return Corpus(records, name, report)
 
 
+def _code_version() -> str:
+    # Records depend on the code that reads, cleans and captions them: a change there rebuilds caches.
+    package = Path(__file__).parent
+    names = ("abc_notation.py", "captions.py", "convert.py", "corpus.py", "features.py", "sources.py")
+    return hashlib.sha256(b"".join((package / name).read_bytes() for name in names)).hexdigest()[:16]
+
+
 def _cache_folder(source: str, options: dict[str, Any]) -> Path:
     name, identity = _source_identity(source, options)
-    key = _hash({"format": CORPUS_FORMAT_VERSION, "identity": identity})
+    key = _hash({"format": CORPUS_FORMAT_VERSION, "code": _code_version(), "identity": identity})
     return paths.corpora_dir() / f"{name}-{key[:12]}"
 
 

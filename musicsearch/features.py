@@ -217,12 +217,13 @@ def _notes(abc: str, key: KeyInfo) -> list[tuple[int, int]]:
 def music_features(abc: str, metadata: dict[str, str] | None = None) -> dict[str, Any]:
     """Features computed from the notes of a cleaned tune.
 
-    The mode of a key written without one (Essen writes only the signature) is guessed from the final
-    note: minor when the minor third above it occurs more often than the major third.
+    A key written without a mode is major, except that a tune ending on the tonic or the relative minor's
+    tonic reads as minor when the minor third above its final note is the more frequent (Essen writes
+    only the signature and spells minor with accidentals).
 
     Returns:
         ``{"num_notes", "num_bars", "notes_per_bar", "range_semitones", "num_voices", "mode", "tonic",
-        "final_note"}``; ``tonic`` is the final note's pitch name when the mode was guessed.
+        "final_note"}``; ``tonic`` is the final note's pitch name when minor was read from the notes.
 
     Example:
         >>> music_features("M:6/8\\nK:G\\nGAG GAB|d2d dBG|")["num_bars"]
@@ -244,14 +245,19 @@ def music_features(abc: str, metadata: dict[str, str] | None = None) -> dict[str
     if final:
         final_letter = final[0].upper()
     mode = key.mode
-    if not key.explicit_mode and notes:
-        # Essen and many sources write only a tonic: decide major/minor from the third above the final
-        # note (the usual folk-tune heuristic), counting the tune's own accidentals.
+    tonic = key.tonic
+    if not key.explicit_mode and notes and key.tonic:
+        # A key written without a mode reads as major (ABC 2.1), but Essen writes only the signature and
+        # spells minor with accidentals. So when the tune ends on the tonic or on the relative minor's
+        # tonic, the third above that final decides: minor when its minor third is the more frequent.
         final_class = notes[-1][1]
-        classes = [pitch_class for _, pitch_class in notes]
-        minor_thirds = classes.count((final_class + 3) % 12)
-        major_thirds = classes.count((final_class + 4) % 12)
-        mode = "minor" if minor_thirds > major_thirds else "major"
+        tonic_class = (_PITCH[key.tonic[0]] + {"b": -1, "#": 1}.get(key.tonic[1:], 0)) % 12
+        if final_class in (tonic_class, (tonic_class + 9) % 12):
+            classes = [pitch_class for _, pitch_class in notes]
+            minor_thirds = classes.count((final_class + 3) % 12)
+            major_thirds = classes.count((final_class + 4) % 12)
+            if minor_thirds > major_thirds:
+                mode, tonic = "minor", _LETTERS_BY_CLASS[final_class]
     return {
         "num_notes": len(pitches),
         "num_bars": num_bars,
@@ -259,6 +265,6 @@ def music_features(abc: str, metadata: dict[str, str] | None = None) -> dict[str
         "range_semitones": (max(pitches) - min(pitches)) if pitches else 0,
         "num_voices": max(1, len(voices)),
         "mode": mode,
-        "tonic": _LETTERS_BY_CLASS[notes[-1][1]] if (notes and not key.explicit_mode) else key.tonic,
+        "tonic": tonic,
         "final_note": final_letter,
     }
