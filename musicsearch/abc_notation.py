@@ -28,6 +28,7 @@ MUSIC_BODY_FIELDS = frozenset("LMKQVP")
 _FIELD_LINE = re.compile(r"^([A-Za-z]):(.*)$")
 _INLINE_FIELD = re.compile(r"\[([A-Za-z]):[^\]\n]*\]")
 _NOTE_LETTER = re.compile(r"[A-Ga-g]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _QUOTED = re.compile(r'"[^"\n]*"')
 
 
@@ -130,7 +131,7 @@ def clean_abc(text: str) -> str:
     """Keep only the music of one tune: ``L: M: K: Q: V:`` header lines, ``%%score`` and the body.
 
     Raises:
-        ABCError: the text holds no notes (empty, only fields, or not ABC at all).
+        ABCError: the text holds no notes (empty, only fields, or not ABC at all) or is binary.
 
     Example:
         >>> clean_abc("X:1\\nT:The Kesh\\nR:jig\\nM:6/8\\nL:1/8\\nK:G\\nGAG GAB|")
@@ -138,6 +139,8 @@ def clean_abc(text: str) -> str:
     """
     if not isinstance(text, str):
         raise ABCError(f"ABC text must be a string, got {type(text).__name__}.")
+    if _CONTROL.search(text):
+        raise ABCError("the text holds control characters: it is binary data, not ABC.")
     header, body = _header_and_body(text)
     kept = []
     previous_kept = False

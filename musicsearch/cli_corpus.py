@@ -61,7 +61,9 @@ def _export(arguments: argparse.Namespace) -> int:
 
     corpus = _load(arguments)
     lines = [json.dumps({"id": r.id, "source": r.source, "ref": r.ref, "collection": r.collection, "abc": r.abc,
-                         "metadata": r.metadata, "captions": r.captions}, ensure_ascii=False) for r in corpus]
+                         "metadata": r.metadata, "captions": r.captions}, ensure_ascii=False)
+             # U+2028/2029 are valid inside JSON strings but split lines in many JSONL readers.
+             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") for r in corpus]
     atomic_write_text(arguments.out, "\n".join(lines) + "\n")
     print(f"{len(lines)} records written to {arguments.out} ({corpus.report.summary()})")
     return 0

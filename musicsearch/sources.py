@@ -7,6 +7,7 @@ reasons; one bad item never stops a build. Work is spread over processes when th
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections.abc import Iterable
@@ -133,7 +134,7 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
     suffix = path.suffix.lower()
     text = convert.read_text(path)
     if suffix == ".csv":
-        return list(csv.DictReader(text.splitlines()))
+        return list(csv.DictReader(io.StringIO(text, newline="")))
     if suffix == ".json":
         try:
             rows = json.loads(text)
