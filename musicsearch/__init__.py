@@ -39,6 +39,15 @@ _EXPORTS: dict[str, str] = {
     "to_abc": "convert",
     # model and training (issue 3)
     # search and zero-shot (issue 4)
+    "Hit": "index", "SearchIndex": "index", "load_index": "index", "MAX_QUERY_CHARS": "index",
+    "ANNParams": "ann", "KeywordIndex": "keywords",
+    "FusionWeights": "hybrid", "metadata_text": "hybrid", "make_dev_queries": "hybrid",
+    "tune_fusion_weights": "hybrid",
+    "ZeroShotClassifier": "zeroshot", "build_zero_shot_classifier": "zeroshot", "plot_confusion_matrix": "zeroshot",
+    "evaluate_zero_shot": "zeroshot_eval", "format_zero_shot_results": "zeroshot_eval",
+    "PROMPT_TEMPLATES": "prompts", "apply_template": "prompts",
+    "synthetic_embeddings": "search_eval", "recall_at_k": "search_eval", "measure_index": "search_eval",
+    "plot_recall_latency": "search_eval",
     # lookup tables (issue 5)
     # language models and result pages (issue 6)
     # maps and plots (issue 7)

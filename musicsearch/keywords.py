@@ -1,0 +1,111 @@
+"""Keyword scoring over tune metadata: BM25 plus an exact-title signal, for hybrid search.
+
+Names are where embeddings fail: a text encoder has no reason to place "O'Carolan" near the tunes he
+wrote. A small inverted index over the metadata words finds them. Words are folded so that a person's
+spelling matches the collection's: lower case, accents removed, apostrophes both joined and split
+("O'Carolan" -> "ocarolan", "carolan"), a plural "s" dropped, and query filler ("tunes by") ignored.
+
+Example:
+    >>> keywords = KeywordIndex([{"title": "Planxty Irwin", "composer": "O'Carolan"},
+    ...                          {"title": "The Kesh", "composer": ""}])
+    >>> bm25, title = keywords.score("tunes by Carolan")
+    >>> int(bm25.argmax()), title.tolist()
+    (0, [0.0, 0.0])
+    >>> keywords.score("the kesh")[1].tolist()
+    [0.0, 1.0]
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+# Words that carry no metadata in a query ("find me some tunes by ...") or in a title ("The ...").
+STOPWORDS = frozenset(
+    "a an and any are as at be by find for from give i in is it me my of on or please search show some "
+    "song songs that the this to tune tunes music piece pieces play with written composed".split())
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
+
+
+def tokenize(text: str) -> list[str]:
+    """Fold ``text`` into index terms (see the module docstring).
+
+    Example:
+        >>> tokenize("Tunes by O'Carolan: the Jigs")
+        ['ocarolan', 'carolan', 'jig']
+    """
+    folded = unicodedata.normalize("NFKD", text.lower().replace("\u2019", "'"))
+    folded = "".join(char for char in folded if not unicodedata.combining(char))
+    terms = []
+    for word in _WORD.findall(folded):
+        pieces = word.split("'")
+        variants = ["".join(pieces)] + ([pieces[-1]] if len(pieces) > 1 and len(pieces[-1]) > 2 else [])
+        terms.extend(_stem(variant) for variant in variants if variant not in STOPWORDS)
+    return terms
+
+
+def _stem(term: str) -> str:
+    # Only the plural: "reels" must meet "reel", but real stemming would merge names.
+    return term[:-1] if len(term) > 3 and term.endswith("s") and not term.endswith("ss") else term
+
+
+class KeywordIndex:
+    """BM25 over each document's metadata fields, and exact-title matching.
+
+    Args:
+        documents: one ``{field: text}`` mapping per tune; a ``"title"`` field feeds the title signal
+            (several titles may be separated by ``";"`` or newlines).
+        k1, b: BM25's term-saturation and length-normalisation constants (the usual 1.2 and 0.75).
+    """
+
+    def __init__(self, documents: Sequence[Mapping[str, str]], *, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.count = len(documents)
+        postings: dict[str, list[tuple[int, int]]] = {}
+        lengths = np.zeros(self.count, dtype=np.float32)
+        self.titles: dict[tuple[str, ...], list[int]] = {}
+        for row, document in enumerate(documents):
+            terms = Counter(tokenize(" ".join(str(value or "") for value in document.values())))
+            lengths[row] = sum(terms.values())
+            for term, frequency in terms.items():
+                postings.setdefault(term, []).append((row, frequency))
+            for title in re.split(r"[;\n]", str(document.get("title") or "")):
+                key = tuple(tokenize(title))
+                if key:
+                    self.titles.setdefault(key, []).append(row)
+        average = float(lengths.mean()) if self.count and lengths.mean() > 0 else 1.0
+        self._norm = k1 * (1 - b + b * lengths / average)
+        self._postings = {term: (np.array([r for r, _ in rows], dtype=np.int64),
+                                 np.array([f for _, f in rows], dtype=np.float32)) for term, rows in postings.items()}
+        self._longest_title = max((len(key) for key in self.titles), default=0)
+
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency (never negative)."""
+        frequency = len(self._postings[term][0]) if term in self._postings else 0
+        return math.log(1 + (self.count - frequency + 0.5) / (frequency + 0.5))
+
+    def score(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 scores and title scores of every document for ``query``.
+
+        Returns:
+            ``(bm25, title)``, each ``(N,)`` float32. ``title`` is the share of the query's terms covered
+            by an exact title of the document found inside the query (1.0 = the query is the title).
+        """
+        terms = tokenize(query)
+        bm25 = np.zeros(self.count, dtype=np.float32)
+        for term, repeats in Counter(terms).items():
+            if term in self._postings:
+                rows, frequency = self._postings[term]
+                bm25[rows] += repeats * self.idf(term) * frequency * (self.k1 + 1) / (frequency + self._norm[rows])
+        title = np.zeros(self.count, dtype=np.float32)
+        for size in range(min(len(terms), self._longest_title), 0, -1):
+            for start in range(len(terms) - size + 1):
+                rows = self.titles.get(tuple(terms[start:start + size]), [])
+                if rows:
+                    title[rows] = np.maximum(title[rows], size / len(terms))
+        return bm25, title
