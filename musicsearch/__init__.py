@@ -36,7 +36,8 @@ _EXPORTS: dict[str, str] = {
     "Record": "corpus", "Corpus": "corpus", "BuildReport": "corpus",
     "build_corpus": "corpus", "load_corpus": "corpus", "corpus_stats": "corpus", "save_corpus": "corpus",
     "read_corpus": "corpus",
-    "to_abc": "convert",
+    "to_abc": "convert", "render_svg": "render", "display_score": "render",
+    "plot_corpus_overview": "corpus_plots",
     # model and training (issue 3)
     # search and zero-shot (issue 4)
     "Hit": "index", "SearchIndex": "index", "load_index": "index", "MAX_QUERY_CHARS": "index",
