@@ -12,7 +12,7 @@ import os
 import sys
 
 # Command-group modules, in the order ``musicsearch --help`` lists them.
-_COMMAND_MODULES = ("cli_corpus", "cli_model", "cli_search", "cli_lut", "cli_llm")
+_COMMAND_MODULES = ("cli_corpus", "cli_build", "cli_model", "cli_search", "cli_lut", "cli_llm")
 
 
 def build_parser() -> argparse.ArgumentParser:
