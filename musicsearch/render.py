@@ -15,7 +15,7 @@ def render_svg(abc: str, *, scale: int = 40, page_width: int = 2000, page: int =
         page: which page to render (1-based).
 
     Raises:
-        ABCError: verovio cannot read the ABC.
+        ABCError: the text holds no notes, or verovio cannot read it.
 
     Example:
         >>> render_svg("K:D\\n|:dfa afd|gfe d3:|").startswith("<svg")  # doctest: +SKIP
@@ -23,6 +23,9 @@ def render_svg(abc: str, *, scale: int = 40, page_width: int = 2000, page: int =
     """
     import verovio
 
+    from .abc_notation import clean_abc
+
+    clean_abc(abc)  # raises ABCError for text with no notes, which would crash verovio's C++ reader
     text = abc if abc.lstrip().startswith("X:") else "X:1\n" + abc
     toolkit = verovio.toolkit()
     toolkit.setOptions({"inputFrom": "abc", "adjustPageHeight": True, "scale": scale, "pageWidth": page_width,
