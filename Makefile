@@ -26,7 +26,8 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 lab: install
-	$(BIN)/jupyter lab notebooks/
+	# Containers and Binder often run as root, which Jupyter refuses without --allow-root.
+	$(BIN)/jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS)
 
 unit: install
 	$(BIN)/python -m pytest tests -q
