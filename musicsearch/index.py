@@ -311,18 +311,23 @@ def load_index(directory: str | Path | None = None, model: Any = None) -> Search
 
 
 def _music_query(query: Any) -> tuple[str, str | None]:
-    """ABC text and record id (if any) of a query-by-example input."""
+    """Cleaned ABC (music only, as the corpus stores it) and record id (if any) of a query-by-example input."""
+    from .abc_notation import parse_tune, split_tunes
+
     if hasattr(query, "abc") and hasattr(query, "id"):
         return query.abc, query.id
     if isinstance(query, Path) or (isinstance(query, str) and "\n" not in query and Path(query).suffix
                                    and Path(query).is_file()):
         from .convert import to_abc
 
-        return to_abc(Path(query)), None
+        query = to_abc(Path(query))
     if not isinstance(query, str) or not query.strip():
         raise QueryError("a music query must be ABC text, a record, or the path of a score file; got "
                          f"{type(query).__name__ if not isinstance(query, str) else 'an empty string'}.")
-    return query, None
+    tunes = split_tunes(query)
+    if len(tunes) > 1:
+        warnings.warn(f"the music query holds {len(tunes)} tunes; searching with the first.", UserWarning, stacklevel=3)
+    return parse_tune(tunes[0][1]).abc, None
 
 
 def _model_source(model: Any) -> str | None:

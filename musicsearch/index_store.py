@@ -52,6 +52,7 @@ def write_index_folder(directory: str | os.PathLike, manifest: dict[str, Any], i
         files[METADATA_FILE] = buffer.getvalue()
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
     try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; an index is shared like any folder
         for name, data in files.items():
             (staging / name).write_bytes(data)
         versions = library_versions()
@@ -60,6 +61,7 @@ def write_index_folder(directory: str | os.PathLike, manifest: dict[str, Any], i
             "kind": MANIFEST_KIND, "format_version": FORMAT_VERSION, **manifest, "versions": versions,
             "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
                       for name, data in files.items()}})
+        os.chmod(staging / MANIFEST, 0o666 & ~_umask())
         _swap_into_place(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -163,6 +165,12 @@ def _swap_into_place(staging: Path, target: Path) -> None:
         os.replace(retired, target)  # put the previous index back
         raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def _faiss_version() -> str:

@@ -128,3 +128,17 @@ def make_records() -> list[Record]:
                               ref="1", collection=collection, abc=abc, metadata=metadata, captions=[caption],
                               caption_parts=[f"a {rhythm}", f"in {key}"]))
     return records
+
+
+def make_many_records(count: int = 240) -> list[Record]:
+    """``count`` variants of :func:`make_records` (distinct ids and notes), for evaluation tests."""
+    base = make_records()
+    records = []
+    for number in range(count):
+        record = base[number % len(base)]
+        variant = number // len(base)
+        abc = record.abc + _BODIES[(number + variant) % len(_BODIES)] * (1 + variant % 3)
+        records.append(Record(id=f"{record.id}-{number}", source=record.source, ref=str(number),
+                              collection=record.collection, abc=abc, metadata=dict(record.metadata),
+                              captions=list(record.captions), caption_parts=list(record.caption_parts)))
+    return records
