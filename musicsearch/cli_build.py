@@ -21,7 +21,7 @@ def _build(arguments: argparse.Namespace) -> int:
         model = load_model(model_dir)
         print(f"model: {model_dir} (exists; --force retrains)")
     else:
-        from .train import train
+        from .training import train
 
         model, _ = train(arguments.preset, corpus, out=model_dir, progress=True)
         print(f"model: trained preset {arguments.preset!r} into {model_dir}")

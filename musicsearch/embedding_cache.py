@@ -36,6 +36,7 @@ class EmbeddingCache:
     """Vectors by text for one encoder, in memory and (for bulk calls) on disk under ``root/name``."""
 
     def __init__(self, root: str | Path | None, name: str) -> None:
+        self.name = name
         self.folder = Path(root) / name if root is not None else None
         self._vectors: dict[bytes, np.ndarray] = {}
         self._pending: dict[bytes, np.ndarray] = {}

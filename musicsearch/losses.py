@@ -1,9 +1,8 @@
 """Contrastive loss of the joint space: symmetric InfoNCE (CLIP / CLaMP) with a learnable, clamped scale.
 
 Row ``i`` of the music batch and row ``i`` of the text batch describe the same tune; every other row is a
-negative. When two tunes of a batch share the very same caption text (common with short dropped-out
-captions such as "a reel"), treating one as the other's negative would punish a correct answer, so rows
-with equal ``groups`` share the target probability instead.
+negative. Two tunes of a batch may share the very same caption ("a reel"): the loss then cannot reach
+zero, but it needs no special case, since identical text rows get identical scores and gradients.
 
 Example:
     >>> music, text = torch.randn(4, 8), torch.randn(4, 8)
@@ -33,22 +32,13 @@ class LogitScale(nn.Module):
         return self.log_scale.clamp(max=math.log(self.max_scale)).exp()
 
 
-def _targets(groups: torch.Tensor | None, size: int, device) -> torch.Tensor:
-    if groups is None:
-        return torch.eye(size, device=device)
-    same = (groups[:, None] == groups[None, :]).float()
-    return same / same.sum(1, keepdim=True)
-
-
-def clip_loss(music: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor,
-              groups: torch.Tensor | None = None) -> torch.Tensor:
+def clip_loss(music: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
     """Symmetric InfoNCE between L2-normalised music and text embeddings.
 
     Args:
         music: ``(B, D)`` music embeddings (any norm; normalised here).
         text: ``(B, D)`` text embeddings of the same tunes, same order.
         logit_scale: scalar inverse temperature (already exponentiated and clamped).
-        groups: optional ``(B,)`` integer ids; rows with equal ids count as positives of each other.
 
     Returns:
         Scalar loss: mean of the music→text and text→music cross-entropies.
@@ -56,10 +46,8 @@ def clip_loss(music: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor
     music = F.normalize(music.float(), dim=-1)
     text = F.normalize(text.float(), dim=-1)
     logits = logit_scale * music @ text.t()
-    targets = _targets(groups, len(music), music.device)
-    music_to_text = torch.sum(-targets * F.log_softmax(logits, dim=1), dim=1).mean()
-    text_to_music = torch.sum(-targets.t() * F.log_softmax(logits.t(), dim=1), dim=1).mean()
-    return (music_to_text + text_to_music) / 2
+    targets = torch.arange(len(music), device=music.device)
+    return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.t(), targets)) / 2
 
 
 def retrieval_accuracy(music: torch.Tensor, text: torch.Tensor) -> float:

@@ -26,7 +26,7 @@ class ModelConfig:
 
     preset: str = "quick"  # name of the preset this config started from (recorded in config.json)
     # --- music encoder (CLaMP: one-hot bar patches -> linear -> transformer -> mean pool) ---
-    max_patches: int = 96  # patches kept per tune; longer tunes keep their first ones (headers + opening bars)
+    max_patches: int = 64  # patches kept per tune (97% of music21's tunes fit); longer ones keep their start
     hidden_size: int = 192  # width of the music transformer
     num_layers: int = 3  # transformer blocks; CPU cost grows linearly
     num_heads: int = 4  # attention heads (hidden_size must divide by it)
@@ -47,13 +47,15 @@ class ModelConfig:
     holdout: float = 0.1  # fraction of tunes per collection held out for evaluation, never trained on
     split_seed: int = 0  # seed of the held-out split (fixed, so every model is evaluated on the same tunes)
     text_dropout: bool = True  # train on random subsets of caption parts, not only the full captions
-    caption_variants: int = 4  # frozen mode: dropout variants per tune embedded once and cached
+    caption_variants: int = 2  # short text-dropout variants per tune (frozen mode: embedded once and cached)
+    dropout_max_parts: int = 3  # phrases per dropout variant at most: short, like typed queries
     sampling_power: float = 0.5  # collection c is drawn with weight n_c**power (1 = proportional, 0 = uniform)
     collection_ratios: dict[str, float] = field(default_factory=dict)  # explicit weights that override the power rule
     # --- optimisation ---
-    epochs: float = 4.0  # passes over the training tunes (fractional allowed)
+    epochs: float = 8.0  # passes over the training tunes (fractional allowed); quick still improves at 4
     max_steps: int = 0  # stop after this many steps when > 0 (overrides epochs)
     batch_size: int = 128  # tunes per step; larger batches give InfoNCE more negatives
+    length_buckets: int = 4  # draw this many batches at once and group them by length (less padding); 1 = off
     learning_rate: float = 1e-3  # peak AdamW learning rate of the music side and projections
     text_learning_rate: float = 3e-5  # peak learning rate of fine-tuned text layers (pretrained: small)
     weight_decay: float = 0.01  # AdamW decay on matrices (not on biases, norms, embeddings)
@@ -107,12 +109,12 @@ PRESETS: dict[str, ModelConfig] = {
     "tiny": ModelConfig(
         preset="tiny", max_patches=32, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64,
         embed_dim=32, text_model=TINY_TEXT, text_mode="finetune", text_trainable_layers=2,
-        max_text_length=64, caption_variants=2, epochs=1.0, batch_size=16, learning_rate=3e-3,
+        max_text_length=128, caption_variants=1, epochs=1.0, batch_size=16, learning_rate=3e-3,
         text_learning_rate=1e-3, eval_every=0, eval_size=64, checkpoint_every=0, decoder_size=8),
     "quick": ModelConfig(preset="quick"),
     "base": ModelConfig(
         preset="base", max_patches=256, hidden_size=512, num_layers=6, num_heads=8, intermediate_size=2048,
-        embed_dim=512, text_mode="finetune", text_trainable_layers=6, max_text_length=256, caption_variants=8,
+        embed_dim=512, text_mode="finetune", text_trainable_layers=6, max_text_length=256, caption_variants=4, dropout_max_parts=4,
         epochs=30.0, batch_size=256, learning_rate=3e-4, mlm_weight=0.2, mlm_pretrain_steps=2000,
         eval_every=500, eval_size=1000, checkpoint_every=1000),
 }

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -97,6 +98,24 @@ class TextEncoder(nn.Module):
         self.frozen = config.text_mode == "frozen"
         self._set_trainable(0 if self.frozen else config.text_trainable_layers)
         self._digest: str | None = None
+        self._warned = False
+
+    @classmethod
+    def wrap(cls, backbone: nn.Module, tokenizer, max_length: int = 128) -> TextEncoder:
+        """A frozen encoder around any Hugging Face encoder + tokenizer (e.g. CLaMP's DistilRoBERTa)."""
+        self = cls.__new__(cls)
+        nn.Module.__init__(self)
+        self.tokenizer, self.backbone = tokenizer, backbone
+        self.tokenizer.model_max_length = 10**6
+        positions = getattr(backbone.config, "max_position_embeddings", max_length)
+        # RoBERTa reserves two positions for its padding offset.
+        self.max_length = min(max_length, positions - (2 if backbone.config.model_type == "roberta" else 0))
+        self.hidden_size = backbone.config.hidden_size
+        self.frozen = True
+        self._digest, self._warned = None, False
+        for parameter in backbone.parameters():
+            parameter.requires_grad_(False)
+        return self
 
     def _set_trainable(self, top_layers: int) -> None:
         layers = self.backbone.encoder.layer
@@ -123,7 +142,8 @@ class TextEncoder(nn.Module):
         """Token ids and attention mask, truncated to ``max_length`` with a warning naming how many."""
         ids = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
         too_long = [position for position, row in enumerate(ids) if len(row) > self.max_length]
-        if too_long:
+        if too_long and not (self.training and self._warned):
+            self._warned = True  # while training, once is enough: the same captions come back every epoch
             first = texts[too_long[0]]
             warnings.warn(
                 f"{len(too_long)} text(s) longer than {self.max_length} tokens were truncated "
@@ -154,9 +174,9 @@ class TextEncoder(nn.Module):
         if self.frozen:
             cache = getattr(self, "_cache", None)
             name = f"{type(self.backbone).__name__}-{self.digest()}"
-            if cache is None or cache.name != name:
+            wanted = Path(cache_root) / name if cache_root is not None else None
+            if cache is None or cache.name != name or cache.folder != wanted:
                 cache = EmbeddingCache(cache_root, name)
-                cache.name = name
                 self._cache = cache
         vectors: dict[str, np.ndarray] = {}
         if cache is not None:
