@@ -183,7 +183,7 @@ def run_search(args: argparse.Namespace) -> int:
 def _answer(index: Any, entries: list[QueryLine], args: argparse.Namespace) -> list[dict[str, Any]]:
     """Results for a chunk of query lines, encoding the good ones in one batch."""
     from .ann import check_k
-    from .index import clean_query
+    from .queries import clean_query
 
     payloads: list[dict[str, Any]] = []
     good: list[tuple[int, str, int]] = []
@@ -205,11 +205,9 @@ def _answer(index: Any, entries: list[QueryLine], args: argparse.Namespace) -> l
 
 
 def _print_table(hits: list[Any]) -> None:
-    if not hits:
-        print("no hits")
-    for hit in hits:
-        title = hit.title or "(untitled)"
-        print(f"{hit.rank:>3}  {hit.score:6.3f}  {title[:48]:<48}  {hit.collection:<14}  {hit.id}")
+    from .index import format_hits
+
+    print(format_hits(hits))
 
 
 def run_classify(args: argparse.Namespace) -> int:

@@ -113,7 +113,7 @@ def fuse(rows: np.ndarray, scaled: np.ndarray, weights: FusionWeights, k: int) -
 
 def hybrid_search(index: Any, text: str, vector: np.ndarray, k: int, weights: FusionWeights | None = None) -> list:
     """Hits of a hybrid query (called by ``SearchIndex.search(mode="hybrid")``)."""
-    rows, scaled = signals(index, text, np.asarray(vector, dtype=np.float32))
+    rows, scaled = signals(index, text, np.asarray(vector, dtype=np.float32), candidates=max(CANDIDATES, k))
     top, scores = fuse(rows, scaled, weights or FusionWeights(), k)
     return [index.hit(int(row), float(score), rank) for rank, (row, score) in enumerate(zip(top, scores), 1)]
 

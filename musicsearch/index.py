@@ -14,8 +14,9 @@ On disk (``save(dir)``, written to a temporary folder and renamed into place)::
     dir/metadata.npy    (N, D) float32 text embeddings of the metadata (hybrid search)
 
 Behaviour on bad input (documented, never a faiss crash): an empty or whitespace query and ``k <= 0``
-raise :class:`QueryError`; a query longer than :data:`MAX_QUERY_CHARS` is cut at a word boundary with a
-warning; ``k`` larger than the index returns every tune; a missing or corrupted folder raises
+raise :class:`QueryError`; a query longer than :data:`~musicsearch.queries.MAX_QUERY_CHARS` is cut at a word boundary with a
+warning; ``k`` larger than the index returns every tune (an approximate index may return fewer than
+``k`` when ``k`` nears the index size: it only visits part of it); a missing or corrupted folder raises
 :class:`ArtifactError`.
 
 Example:
@@ -27,7 +28,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,8 +38,8 @@ import numpy as np
 from . import ann
 from .errors import ArtifactError, CorpusError, QueryError
 from .index_store import read_index_folder, write_index_folder
+from .queries import clean_query, music_query
 
-MAX_QUERY_CHARS = 1000  # ~ the text encoder's 256-token window; longer text only dilutes the query
 MODES = ("content", "hybrid")
 
 
@@ -63,21 +63,6 @@ class Hit:
         if not abc:
             payload.pop("abc")
         return payload
-
-
-def clean_query(query: Any) -> str:
-    """Validate a text query: a non-blank string, cut to :data:`MAX_QUERY_CHARS` with a warning."""
-    if not isinstance(query, str):
-        raise QueryError(f"a query must be text, got {type(query).__name__}.")
-    text = " ".join(query.split())
-    if not text:
-        raise QueryError("the query is empty; type a few words, e.g. 'a lively jig in D major'.")
-    if len(text) > MAX_QUERY_CHARS:
-        cut = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0] or text[:MAX_QUERY_CHARS]
-        warnings.warn(f"query of {len(text)} characters truncated to {len(cut)} "
-                      f"(MAX_QUERY_CHARS={MAX_QUERY_CHARS}).", UserWarning, stacklevel=3)
-        text = cut
-    return text
 
 
 def corpus_hash(records: Sequence[Any]) -> str:
@@ -237,7 +222,7 @@ class SearchIndex:
 
         The query tune itself (same id, or identical ABC) is left out unless ``include_self``.
         """
-        abc, own_id = _music_query(query)
+        abc, own_id = music_query(query)
         vector = ann.as_matrix(self.model.encode_music([abc]), dim=self.dim, what="query embedding")
         extra = 0 if include_self else 1
         hits = self.search_vectors(vector, ann.check_k(k, len(self)) + extra)[0]
@@ -253,6 +238,11 @@ class SearchIndex:
         scores, ids = ann.search_faiss(self.faiss_index, vectors, k)
         return [[self.hit(int(i), float(s), rank) for rank, (s, i) in enumerate(
             [(s, i) for s, i in zip(row_scores, row_ids) if i >= 0], 1)] for row_scores, row_ids in zip(scores, ids)]
+
+    def embeddings(self, rows: Sequence[int] | None = None) -> np.ndarray:
+        """The stored music embeddings ``(N, D)`` (or of ``rows``), e.g. to compare index kinds."""
+        rows = np.arange(len(self)) if rows is None else np.asarray(rows, dtype=np.int64)
+        return ann.reconstruct(self.faiss_index, rows)
 
     def hit(self, position: int, score: float, rank: int = 0) -> Hit:
         """The :class:`Hit` for row ``position`` of the index."""
@@ -300,6 +290,23 @@ class SearchIndex:
         return index
 
 
+def format_hits(hits: Sequence[Hit], *, width: int = 44) -> str:
+    """Hits as a plain-text table (rank, score, title, type, collection, id), for terminals and notebooks.
+
+    Example:
+        >>> print(format_hits([Hit("a#1", "a.abc", "1", 0.5, "The Kesh", "ryansMammoth", {"rhythm": "jig"}, rank=1)]))
+          1   0.500  The Kesh                                      jig         ryansMammoth    a#1
+    """
+    if not hits:
+        return "no hits"
+    rows = []
+    for hit in hits:
+        title = (hit.title or "(untitled)")[:width]
+        kind = (hit.metadata.get("rhythm") or "")[:10]
+        rows.append(f"{hit.rank:>3}  {hit.score:6.3f}  {title:<{width}}  {kind:<10}  {hit.collection:<14}  {hit.id}")
+    return "\n".join(rows)
+
+
 def load_index(directory: str | Path | None = None, model: Any = None) -> SearchIndex:
     """Load a saved index; ``None`` = the default index under ``MUSICSEARCH_HOME`` (``make model``).
 
@@ -308,26 +315,6 @@ def load_index(directory: str | Path | None = None, model: Any = None) -> Search
         1
     """
     return SearchIndex.load(directory, model=model)
-
-
-def _music_query(query: Any) -> tuple[str, str | None]:
-    """Cleaned ABC (music only, as the corpus stores it) and record id (if any) of a query-by-example input."""
-    from .abc_notation import parse_tune, split_tunes
-
-    if hasattr(query, "abc") and hasattr(query, "id"):
-        return query.abc, query.id
-    if isinstance(query, Path) or (isinstance(query, str) and "\n" not in query and Path(query).suffix
-                                   and Path(query).is_file()):
-        from .convert import to_abc
-
-        query = to_abc(Path(query))
-    if not isinstance(query, str) or not query.strip():
-        raise QueryError("a music query must be ABC text, a record, or the path of a score file; got "
-                         f"{type(query).__name__ if not isinstance(query, str) else 'an empty string'}.")
-    tunes = split_tunes(query)
-    if len(tunes) > 1:
-        warnings.warn(f"the music query holds {len(tunes)} tunes; searching with the first.", UserWarning, stacklevel=3)
-    return parse_tune(tunes[0][1]).abc, None
 
 
 def _model_source(model: Any) -> str | None:

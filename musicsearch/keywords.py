@@ -49,6 +49,22 @@ def tokenize(text: str) -> list[str]:
     return terms
 
 
+def _title_keys(field: str) -> set[tuple[str, ...]]:
+    """Term sequences a title field answers to: each title, and each without a " -- Reel" style suffix.
+
+    Example:
+        >>> sorted(_title_keys("7th Regiment -- Reel; The Seventh"))
+        [('7th', 'regiment'), ('7th', 'regiment', 'reel'), ('seventh',)]
+    """
+    keys = set()
+    for title in re.split(r"[;\n]", field):
+        for variant in (title, re.split(r"\s+--\s+", title)[0]):
+            key = tuple(tokenize(variant))
+            if key:
+                keys.add(key)
+    return keys
+
+
 def _stem(term: str) -> str:
     # Only the plural: "reels" must meet "reel", but real stemming would merge names.
     return term[:-1] if len(term) > 3 and term.endswith("s") and not term.endswith("ss") else term
@@ -59,7 +75,7 @@ class KeywordIndex:
 
     Args:
         documents: one ``{field: text}`` mapping per tune; a ``"title"`` field feeds the title signal
-            (several titles may be separated by ``";"`` or newlines).
+            (several titles may be separated by ``";"`` or newlines; a ``" -- Reel"`` suffix is optional).
         k1, b: BM25's term-saturation and length-normalisation constants (the usual 1.2 and 0.75).
     """
 
@@ -74,10 +90,8 @@ class KeywordIndex:
             lengths[row] = sum(terms.values())
             for term, frequency in terms.items():
                 postings.setdefault(term, []).append((row, frequency))
-            for title in re.split(r"[;\n]", str(document.get("title") or "")):
-                key = tuple(tokenize(title))
-                if key:
-                    self.titles.setdefault(key, []).append(row)
+            for key in _title_keys(str(document.get("title") or "")):
+                self.titles.setdefault(key, []).append(row)
         average = float(lengths.mean()) if self.count and lengths.mean() > 0 else 1.0
         self._norm = k1 * (1 - b + b * lengths / average)
         self._postings = {term: (np.array([r for r, _ in rows], dtype=np.int64),

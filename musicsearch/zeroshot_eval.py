@@ -139,3 +139,39 @@ def format_zero_shot_results(results: dict[str, TaskResult], metric: str = "macr
         cells = [f"{result.scores[method][metric]:.3f}" for method in METHODS]
         lines.append(f"| {task} | {len(result.labels)} | {result.n_test} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def heldout_examples(corpus: Sequence[Any], task: str, labels: Sequence[str] | None = None, *, holdout: float = 0.1,
+                     seed: int = 0, limit: int | None = None) -> tuple[list[Any], list[str]]:
+    """Held-out tunes whose ``task`` label is one of ``labels`` (default: any), with those labels.
+
+    Example:
+        >>> tunes, truth = heldout_examples(corpus, "tune_type", ["jig", "reel"])  # doctest: +SKIP
+    """
+    _, test = corpus.split(holdout=holdout, seed=seed)
+    pairs = [(record, TASKS[task](record)) for record in test]
+    pairs = [(record, label) for record, label in pairs if label and (labels is None or label in labels)]
+    pairs = pairs[:limit] if limit else pairs
+    return [record for record, _ in pairs], [label for _, label in pairs]
+
+
+def compare_templates(model: Any, items: Any, truth: Sequence[str], labels: Sequence[str],
+                      templates: Sequence[Any]) -> list[dict[str, Any]]:
+    """Accuracy and macro-F1 of each template alone and of all of them ensembled, on the same tunes.
+
+    Returns:
+        One row per template (``{"template", "accuracy", "macro_f1"}``) and a last row ``"ensemble"``.
+    """
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from .prompts import describe_templates
+
+    embeddings = items if isinstance(items, np.ndarray) else model.encode_music(list(items))
+    rows = []
+    names = describe_templates(templates) + ["ensemble (all templates)"]
+    for name, chosen in zip(names, [[template] for template in templates] + [list(templates)]):
+        predicted = ZeroShotClassifier(model, labels, chosen).predict(embeddings)
+        rows.append({"template": name, "accuracy": round(float(accuracy_score(truth, predicted)), 4),
+                     "macro_f1": round(float(f1_score(truth, predicted, labels=list(labels), average="macro",
+                                                      zero_division=0)), 4)})
+    return rows

@@ -130,3 +130,16 @@ def test_tuning_never_loses_to_content_only(index, records):
 
 def test_dev_query_dataclass_is_hashable_by_value():
     assert DevQuery("a", frozenset({"x"}), "title") == DevQuery("a", frozenset({"x"}), "title")
+
+
+def test_title_without_its_type_suffix_still_counts_as_exact():
+    keywords = KeywordIndex([{"title": "7th Regiment -- Reel"}, {"title": "Regiment"}])
+    assert keywords.score("7th Regiment")[1].tolist() == [1.0, 0.5]
+    assert keywords.score("7th regiment reel")[1][0] == 1.0
+
+
+def test_hybrid_k_beyond_the_candidate_pool_returns_k_hits(records):
+    many = [records[i % len(records)] for i in range(300)]
+    index = ms.SearchIndex.from_embeddings(FakeModel().encode_music(many), many, model=FakeModel(),
+                                           metadata_vectors=FakeModel().encode_text([ms.metadata_text(r) for r in many]))
+    assert len(index.search("a jig", k=260, mode="hybrid")) == 260

@@ -12,7 +12,7 @@ from _fixtures_search import FakeModel, make_records
 
 import musicsearch as ms
 from musicsearch import ann
-from musicsearch.index import MAX_QUERY_CHARS
+from musicsearch.queries import MAX_QUERY_CHARS
 from musicsearch.search_eval import recall_at_k, synthetic_embeddings
 
 KINDS = ["flat", "ivf", "hnsw"]
@@ -255,12 +255,13 @@ def test_set_search_params_on_ivf(records):
 
 
 @pytest.mark.slow
-def test_real_tiny_model_index_round_trip(tmp_path):
+def test_real_tiny_model_index_round_trip(small_corpus, tmp_path):
     import torch
 
     from musicsearch.model import MusicTextModel
 
-    corpus = ms.load_corpus("music21", collections=["ryansMammoth"], limit=40, include_scores=False, progress=False)
+    corpus = small_corpus
+
     torch.manual_seed(0)
     model = MusicTextModel("tiny")
     index = ms.SearchIndex.build(model, corpus, progress=False)

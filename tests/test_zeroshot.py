@@ -111,16 +111,27 @@ def test_confusion_matrix_plot():
 
 
 @pytest.mark.slow
-def test_real_tiny_model_zero_shot():
+def test_real_tiny_model_zero_shot(small_corpus):
     import torch
 
     from musicsearch.model import MusicTextModel
 
+    corpus = small_corpus
+
     torch.manual_seed(0)
     model = MusicTextModel("tiny")
-    corpus = ms.load_corpus("music21", collections=["ryansMammoth"], limit=40, include_scores=False, progress=False)
     classifier = ms.ZeroShotClassifier(model, ["jig", "reel", "hornpipe"], task="tune_type")
     probabilities = classifier.predict_proba(corpus)
     assert probabilities.shape == (len(corpus), 3) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
     results = ms.evaluate_zero_shot(model, corpus, tasks=("meter", "mode"), min_count=2)
     assert all(set(result.scores) == set(METHODS) for result in results.values())
+
+
+def test_template_comparison_and_heldout_examples(model):
+    corpus = Corpus(make_many_records(280), "many")
+    tunes, truth = ms.heldout_examples(corpus, "meter", ["6/8", "4/4", "3/4"])
+    assert tunes and set(truth) <= {"6/8", "4/4", "3/4"} and len(tunes) == len(truth)
+    words = {"6/8": "jig", "4/4": "reel", "3/4": "waltz"}
+    rows = ms.compare_templates(model, tunes, [words[t] for t in truth], ["jig", "reel", "waltz"], ["a {}", "{}"])
+    assert [row["template"] for row in rows] == ["a {label}", "{label}", "ensemble (all templates)"]
+    assert all(0 <= row["accuracy"] <= 1 for row in rows)
