@@ -28,7 +28,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import MusicSearchError
-from .lut_kernels import int8_bag_available, nearest_codes, pack_int8_rows, quantize_table
+from .lut_kernels import (
+    CHUNK_ROWS,
+    int8_bag_available,
+    lookup_forward,
+    nearest_codes,
+    pack_int8_rows,
+    quantize_table,
+)
 
 TABLE_DTYPES = ("int8", "fp32")
 SCALE_MODES = ("tensor", "codebook")
@@ -199,7 +206,8 @@ class LUTLinear(nn.Module):
         derived = {
             "_centroids_t": self.centroids.transpose(1, 2).contiguous(),  # (C, V, K) for the bmm
             "_norms": (self.centroids * self.centroids).sum(-1).unsqueeze(1),  # (C, 1, K)
-            "_code_offsets": torch.arange(self.codebooks, device=self.centroids.device) * self.k,
+            "_column_offsets": (torch.arange(self.codebooks, device=self.centroids.device) * self.k).unsqueeze(1),
+            "_bag_offsets": torch.arange(0, CHUNK_ROWS * self.codebooks, self.codebooks, device=self.centroids.device),
             "_packed": None, "_fp32_table": self.table if self.table_dtype == "fp32" else None}
         if self.table_dtype == "int8":
             if int8_bag_available():
@@ -208,6 +216,19 @@ class LUTLinear(nn.Module):
                 derived["_fp32_table"] = self._dequantized()  # no fused int8 kernel in this torch build
         for name, value in derived.items():  # buffers, so .to(device) moves them, but never saved
             self.register_buffer(name, value, persistent=False)
+        self._refresh_fast_path()
+
+    def _refresh_fast_path(self) -> None:
+        # One plain attribute holding the fast path's tensors: nn.Module's buffer lookup costs ~0.5 µs per
+        # name, a noticeable share of a 40 µs call.
+        self.__dict__["_fast"] = (self._centroids_t, self._norms, self._column_offsets, self._bag_offsets,
+                                  self._packed, self._fp32_table, self.bias)
+
+    def _apply(self, fn, recurse: bool = True):
+        result = super()._apply(fn, recurse)
+        if self.frozen:
+            self._refresh_fast_path()  # .to(device) / .half() replaced the buffers
+        return result
 
     def _row_scales(self) -> torch.Tensor:
         return self.table_scale.repeat_interleave(self.codebooks * self.k // self.table_scale.numel())
@@ -226,15 +247,7 @@ class LUTLinear(nn.Module):
         return nearest_codes(rows, centroids.transpose(1, 2).contiguous(), (centroids ** 2).sum(-1).unsqueeze(1))
 
     def _forward_frozen(self, rows: torch.Tensor) -> torch.Tensor:
-        codes = nearest_codes(rows, self._centroids_t, self._norms)
-        indices = (codes + self._code_offsets).reshape(-1)
-        offsets = torch.arange(0, indices.numel(), self.codebooks, device=indices.device)
-        if self._packed is not None:
-            out = torch.ops.quantized.embedding_bag_byte_rowwise_offsets(
-                self._packed, indices, offsets, False, 0, False, None, None, False)
-        else:
-            out = F.embedding_bag(indices, self._fp32_table, offsets, mode="sum")
-        return out if self.bias is None else out + self.bias
+        return lookup_forward(rows.contiguous(), *self._fast)
 
     def table_bytes(self) -> int:
         """Bytes of the stored table (int8: one byte per entry plus scales)."""

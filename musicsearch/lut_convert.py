@@ -110,7 +110,7 @@ def convert(model: nn.Module, calibration_inputs: Any, k: int = 16, v: int = 8, 
             keep_first_last: bool = True, table_dtype: str = "int8", scale: str = "codebook",
             finetune_epochs: int = 0, loss: str = "mse", lr: float = 3e-3, weight_lr: float = 1e-4,
             reconstruction_weight: float = 0.0, freeze: bool = True, batch_size: int = 64,
-            max_rows: int = 20000, seed: int = 0, progress: bool = False) -> nn.Module:
+            max_rows: int = 10000, seed: int = 0, progress: bool = False) -> nn.Module:
     """A lookup-table copy of ``model`` (the original is not modified).
 
     Args:
@@ -235,8 +235,15 @@ def convert_music_model(model: Any, items: Any, k: int = 16, v: int = 8, **kwarg
         items: calibration tunes (ABC strings, Records or a Corpus), a few hundred are enough.
         k, v, **kwargs: passed to :func:`convert` (e.g. ``finetune_epochs=2``).
     """
+    # Measured on the quick model (hit@10 on held-out tunes): the embedding MSE needs a larger step than the
+    # convert() defaults; 3 epochs over 1024 tunes then recover the dense metric.
+    kwargs.setdefault("lr", 1e-2)
+    kwargs.setdefault("weight_lr", 3e-4)
     batches = music_batches(model, items)
     converted = copy.copy(model)  # shallow: shares the text side and projections, which are not converted
     converted._modules = dict(model._modules)  # its own module table, so the swap below leaves `model` alone
     converted.music_encoder = convert(model.music_encoder, batches, k, v, **kwargs)
     return converted.eval()
+
+
+convert_to_lut = convert  # the name exported as ``ms.convert_to_lut`` (``musicsearch.convert`` is a module)

@@ -49,7 +49,7 @@ def lut_layers(model: nn.Module) -> dict[str, LUTLinear]:
     return {name: module for name, module in model.named_modules() if isinstance(module, LUTLinear)}
 
 
-def capture_inputs(model: nn.Module, names: Sequence[str], batches: Iterable[Any], *, max_rows: int = 20000,
+def capture_inputs(model: nn.Module, names: Sequence[str], batches: Iterable[Any], *, max_rows: int = 10000,
                    seed: int = 0) -> dict[str, torch.Tensor]:
     """Inputs seen by the named linear layers on calibration data, as ``(rows, in_features)`` tensors.
 
@@ -91,6 +91,26 @@ def capture_inputs(model: nn.Module, names: Sequence[str], batches: Iterable[Any
     return result
 
 
+def _fit_codebooks(data: np.ndarray, k: int, niter: int, seed: int) -> np.ndarray:
+    """``(rows, C, V)`` sub-vectors → ``(C, K, V)`` centroids, one k-means per codebook."""
+    import faiss
+
+    codebooks, v = data.shape[1], data.shape[2]
+    centroids = np.empty((codebooks, k, v), dtype=np.float32)
+    for c in range(codebooks):
+        sub = np.ascontiguousarray(data[:, c])
+        distinct = np.unique(sub, axis=0)
+        if len(distinct) <= k:
+            # Repeat the last one to fill K slots: argmin picks the first of equal centroids.
+            centroids[c] = np.concatenate([distinct, np.repeat(distinct[-1:], k - len(distinct), 0)])
+            continue
+        kmeans = faiss.Kmeans(v, k, niter=niter, seed=seed + c, verbose=False, min_points_per_centroid=1,
+                              max_points_per_centroid=256)
+        kmeans.train(sub)
+        centroids[c] = kmeans.centroids
+    return centroids
+
+
 def kmeans_init(layer: LUTLinear, activations: torch.Tensor, *, niter: int = 20, seed: int = 0) -> LUTLinear:
     """Set the centroids of every codebook by k-means on calibration sub-vectors.
 
@@ -106,18 +126,13 @@ def kmeans_init(layer: LUTLinear, activations: torch.Tensor, *, niter: int = 20,
     import faiss
 
     data = activations.float().reshape(-1, layer.codebooks, layer.v).numpy()
-    centroids = np.empty((layer.codebooks, layer.k, layer.v), dtype=np.float32)
-    for c in range(layer.codebooks):
-        sub = np.ascontiguousarray(data[:, c])
-        distinct = np.unique(sub, axis=0)
-        if len(distinct) <= layer.k:
-            # Repeat the last one to fill K slots: argmin picks the first of equal centroids.
-            centroids[c] = np.concatenate([distinct, np.repeat(distinct[-1:], layer.k - len(distinct), 0)])
-            continue
-        kmeans = faiss.Kmeans(layer.v, layer.k, niter=niter, seed=seed + c, verbose=False,
-                              min_points_per_centroid=1, max_points_per_centroid=512)
-        kmeans.train(sub)
-        centroids[c] = kmeans.centroids
+    threads = faiss.omp_get_max_threads()
+    # Tiny problems (thousands of V-dim points): OpenMP start-up and spinning cost 100x the work itself.
+    faiss.omp_set_num_threads(1)
+    try:
+        centroids = _fit_codebooks(data, layer.k, niter, seed)
+    finally:
+        faiss.omp_set_num_threads(threads)
     with torch.no_grad():
         layer.centroids.copy_(torch.from_numpy(centroids))
         # Inverse temperature ~ 1 / typical squared distance to the nearest centroid: the soft assignment
@@ -205,3 +220,6 @@ def freeze_model(model: nn.Module) -> nn.Module:
         layer.freeze()
     model.eval()
     return model
+
+
+finetune_lut = finetune  # the name exported as ``ms.finetune_lut``
