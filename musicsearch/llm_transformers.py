@@ -7,6 +7,7 @@ that are needed are computed (``logits_to_keep``), which skips most of the vocab
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 from collections.abc import Sequence
@@ -27,7 +28,8 @@ class TransformersBackend:
             or a Hugging Face id (read offline from the local cache when ``HF_HUB_OFFLINE=1``).
         batch_size: prompts per forward pass; larger is faster per prompt until memory runs out.
         cache: keep a dequantised float32 copy of GGUF files under ``MUSICSEARCH_HOME/cache/llm`` (fast reload).
-        threads: torch CPU threads (``None`` leaves torch's setting alone).
+        threads: torch CPU threads while this backend runs (``None``: torch's setting). One thread is far
+            faster for tiny models, and on a machine whose cores are busy with other work.
         name: shown on result pages; defaults to the file or folder name.
 
     Example:
@@ -36,15 +38,12 @@ class TransformersBackend:
         ['A reel is a dance tune type.']
     """
 
-    def __init__(self, model: str | os.PathLike | None = None, *, batch_size: int = 8, cache: bool = True,
+    def __init__(self, model: str | os.PathLike | None = None, *, batch_size: int = 16, cache: bool = True,
                  threads: int | None = None, name: str | None = None) -> None:
-        import torch
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
-        from .llm_models import default_gguf_path, dequantised_folder
+        from .llm_models import default_gguf_path, dequantised_folder, quiet_transformers
 
-        if threads:
-            torch.set_num_threads(int(threads))
         source = default_gguf_path() if model is None else model
         gguf_file = None
         if str(source).endswith(".gguf"):
@@ -54,27 +53,30 @@ class TransformersBackend:
             folder, display = source, Path(str(source)).name
         options: dict[str, Any] = {"gguf_file": gguf_file} if gguf_file else {}
         try:
-            config = AutoConfig.from_pretrained(folder, **options)
-            self.tokenizer = AutoTokenizer.from_pretrained(folder, **options)
-            loader = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
-            self.model = loader.from_pretrained(folder, **options)
+            with quiet_transformers():
+                config = AutoConfig.from_pretrained(folder, **options)
+                self.tokenizer = AutoTokenizer.from_pretrained(folder, **options)
+                loader = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
+                self.model = loader.from_pretrained(folder, **options)
         except (OSError, ValueError) as error:
             raise LLMError(
                 f"cannot load the language model {str(source)!r} ({error}). Pass an existing folder or .gguf file; "
                 "for a Hub id download it first (HF_HUB_OFFLINE=0 huggingface-cli download NAME), or use "
                 "--backend openai:URL for a model served by Ollama/vLLM/llama.cpp.") from error
-        self._setup(name or display, batch_size)
+        self._setup(name or display, batch_size, threads)
 
     @classmethod
-    def from_model(cls, model: Any, tokenizer: Any, *, name: str = "model", batch_size: int = 8) -> TransformersBackend:
+    def from_model(cls, model: Any, tokenizer: Any, *, name: str = "model", batch_size: int = 16,
+                   threads: int | None = None) -> TransformersBackend:
         """Wrap an already loaded transformers model and tokenizer."""
         backend = cls.__new__(cls)
         backend.model, backend.tokenizer = model, tokenizer
-        backend._setup(name, batch_size)
+        backend._setup(name, batch_size, threads)
         return backend
 
-    def _setup(self, name: str, batch_size: int) -> None:
+    def _setup(self, name: str, batch_size: int, threads: int | None) -> None:
         self.name = name
+        self.threads = threads
         self.batch_size = max(1, int(batch_size))
         self.model.eval()
         config = self.model.config
@@ -148,6 +150,21 @@ class TransformersBackend:
         """Greedy continuation of each prompt (see :meth:`complete` for options)."""
         return [completion.text for completion in self.complete(prompts, max_new_tokens, stop=stop, **options)]
 
+    def _thread_limit(self) -> contextlib.AbstractContextManager:
+        """Run with ``self.threads`` torch threads, restoring the previous setting afterwards."""
+        import torch
+
+        @contextlib.contextmanager
+        def limit():
+            previous = torch.get_num_threads()
+            torch.set_num_threads(int(self.threads))
+            try:
+                yield
+            finally:
+                torch.set_num_threads(previous)
+
+        return limit() if self.threads else contextlib.nullcontext()
+
     def complete(self, prompts: Sequence[Prompt], max_new_tokens: int = 64, *, stop: Sequence[str] | None = None,
                  logprobs: int | None = None, temperature: float = 0.0, seed: int = 0,
                  watermarking_config: Any = None) -> list[Completion]:
@@ -162,7 +179,6 @@ class TransformersBackend:
             seed: sampling seed.
             watermarking_config: a ``transformers.WatermarkingConfig`` to watermark the output.
         """
-        import torch
         from transformers import GenerationConfig
 
         if max_new_tokens < 1:
@@ -174,15 +190,26 @@ class TransformersBackend:
                                   pad_token_id=self.tokenizer.pad_token_id, eos_token_id=sorted(self._eos),
                                   decoder_start_token_id=getattr(self.model.generation_config, "decoder_start_token_id", None),
                                   watermarking_config=watermarking_config, return_dict_in_generate=True,
-                                  output_logits=logprobs is not None)
+                                  output_logits=logprobs is not None,
+                                  stop_strings=[text for text in stop or () if text] or None)
         results: list[Completion | None] = [None] * len(encoded)
+        with self._thread_limit():
+            self._generate_batches(encoded, config, results, max_new_tokens, stop, logprobs, sampling or
+                                   watermarking_config is not None, seed)
+        return [result for result in results if result is not None]
+
+    def _generate_batches(self, encoded: list[list[int]], config: Any, results: list[Any], max_new_tokens: int,
+                          stop: Sequence[str] | None, logprobs: int | None, seeded: bool, seed: int) -> None:
+        import torch
+
         for batch in self._batches([len(ids) for ids in encoded]):
             inputs = self._pad_left([encoded[index] for index in batch])
             inputs.pop("position_ids", None)  # generate derives positions from the attention mask itself
-            if sampling or watermarking_config is not None:
+            if seeded:
                 torch.manual_seed(seed)
             with torch.inference_mode():
-                output = self.model.generate(**inputs, generation_config=config)
+                # The tokenizer lets generate stop each row at a stop string, and the batch when all rows have.
+                output = self.model.generate(**inputs, generation_config=config, tokenizer=self.tokenizer)
             start = 1 if self.is_seq2seq else inputs["input_ids"].shape[1]  # seq2seq starts with decoder_start
             steps = None
             if logprobs is not None:
@@ -191,7 +218,6 @@ class TransformersBackend:
                 results[index] = self._completion(output.sequences[row, start:].tolist(), max_new_tokens, stop,
                                                   None if steps is None else steps[row], logprobs,
                                                   len(encoded[index]))
-        return [result for result in results if result is not None]
 
     def _completion(self, new: list[int], limit: int, stop: Sequence[str] | None, steps: Any,
                     logprobs: int | None, prompt_tokens: int) -> Completion:
@@ -241,7 +267,7 @@ class TransformersBackend:
         full_prompts = self._encode_rendered([rendered[index] for index in full],
                                              max((len(targets[index]) for index in full), default=0))
         scores = np.zeros(len(prompts), dtype=np.float64)
-        with torch.inference_mode():
+        with torch.inference_mode(), self._thread_limit():
             last = self._next_token_logprobs(contexts)
             for index, (text, target) in enumerate(zip(rendered, targets)):
                 if text in single and target:

@@ -12,24 +12,42 @@ from typing import Any
 
 from .llm_prompts import _field, abc_header, clean_text
 
+_ECHO = re.compile(r"\b(?:title|type|meter|key|origin|composer|collection|music):\s", re.IGNORECASE)
+
 
 def is_garbage(text: str) -> bool:
-    """True for text a page should not show: empty, mostly non-letters, or one word repeated.
+    """True for text a page should not show: empty, mostly non-letters, looping, or the prompt echoed back.
 
     Example:
         >>> is_garbage("hor hor hor hor hor hor"), is_garbage("A reel in G major.")
         (True, False)
     """
     text = (text or "").strip()
-    if len(text) < 3:
-        return True
     visible = re.sub(r"\[\d+\]|\s", "", text)  # citations and spaces are neither letters nor noise
-    if sum(char.isalpha() for char in visible) < 0.5 * len(visible):
+    if len(visible) < 3 or sum(char.isalpha() for char in visible) < 0.5 * len(visible):
         return True
     words = re.findall(r"\w+", text.lower())
     if len(words) >= 4 and max(words.count(word) for word in set(words)) / len(words) > 0.5:
         return True
-    return "<tune>" in text or "</tune>" in text  # the prompt echoed back
+    trigrams = list(zip(words, words[1:], words[2:]))
+    if len(trigrams) >= 6 and len(set(trigrams)) < 0.7 * len(trigrams):  # "a hornpipe that is a hornpipe ..."
+        return True
+    if len(_ECHO.findall(text)) >= 2 or re.search(r"</?\s*\w*>|<\|", text):  # the prompt's data copied back
+        return True
+    return False
+
+
+def contradicts(text: str, hit: Any) -> bool:
+    """Whether ``text`` states a tune type, meter, key, mode or origin that ``hit`` does not have.
+
+    Example:
+        >>> contradicts("A reel in G major.", {"metadata": {"rhythm": "jig", "key": "G"}})
+        True
+    """
+    from .rewrite import match_filters, rule_rewrite
+
+    stated = rule_rewrite(text).filters
+    return bool(stated) and not all(match_filters(stated, hit).values())
 
 
 def _cut_to_sentence(text: str) -> str:
@@ -40,8 +58,9 @@ def _cut_to_sentence(text: str) -> str:
     return text.rsplit(" ", 1)[0].rstrip(",;: ") + "…" if " " in text else text + "…"
 
 
-def clean_snippet(text: str, *, truncated: bool = False, max_chars: int = 240) -> str:
-    """The first sentence of a model's snippet, cleaned; "" when it is unusable.
+def clean_snippet(text: str, *, truncated: bool = False, max_chars: int = 240, hit: Any = None) -> str:
+    """The first sentence of a model's snippet, cleaned; "" when it is unusable (or, given ``hit``, when
+    it contradicts the hit's metadata).
 
     Example:
         >>> clean_snippet("A brisk reel in G. It was popular.")
@@ -52,7 +71,11 @@ def clean_snippet(text: str, *, truncated: bool = False, max_chars: int = 240) -
         text = _cut_to_sentence(text)
     first = re.match(r".+?[.!?](?=\s|$)", text)
     text = clean_text(first.group(0) if first else text, max_chars)
-    return "" if is_garbage(text) else text
+    if text and not truncated and text[-1].isalnum():
+        text += "."  # the reply was cut at its sentence end (a stop string), which removes the full stop
+    if is_garbage(text) or (hit is not None and contradicts(text, hit)):
+        return ""
+    return text
 
 
 def clean_answer(text: str, hits: int, *, truncated: bool = False, max_chars: int = 600) -> tuple[str, list[str]]:

@@ -1,8 +1,11 @@
 """Reranking first-stage hits with a language model: pointwise log-probabilities or a listwise permutation.
 
-Pointwise (the default for small models) asks one Yes/No question per hit and reads log P(Yes) against
-log P(No), or scores the user's query as the model's reply to the tune (query likelihood); every prompt
-goes to the backend in one batched call and nothing is generated. Listwise is RankGPT: the model writes a
+Pointwise (the default for small models) scores each hit on its own, with no generation and every prompt
+in one batched call: *query likelihood* (UPR-style: the mean log-prob of the user's query as the model's
+reply to the tune's description) or a *yes/no* question (log P(Yes) against log P(No)). On the project's
+dev queries SmolLM2-135M ranks far better by query likelihood than by yes/no (``benchmarks/llm.py``), so
+``method="auto"`` uses likelihood wherever the backend can score whole continuations (local models) and
+yes/no otherwise (OpenAI-style endpoints, which give log-probs of generated tokens only). Listwise is RankGPT: the model writes a
 permutation such as ``[3] > [1] > [2]`` over a sliding window (20 hits, step 10, from the bottom up), and
 :func:`parse_permutation` repairs whatever comes back, so no hit is ever lost or duplicated.
 """
@@ -37,7 +40,7 @@ class RerankResult:
     """
 
     order: list[int]  # input indices, best first
-    scores: list[float | None]  # per input hit: log P(relevant) (pointwise) or None (listwise)
+    scores: list[float | None]  # per input hit: the pointwise log-prob score, or None (listwise)
     method: str  # "yes_no", "likelihood", "listwise" or "none"
     prompts: list[Prompt] = field(default_factory=list)  # what the model read
     replies: list[str] = field(default_factory=list)  # what it wrote (listwise)
@@ -83,7 +86,7 @@ def _documents(hits: Sequence[Any], max_doc_chars: int) -> list[str]:
     return [describe_hit(hit, max_chars=max_doc_chars, abc_chars=0) for hit in hits]
 
 
-def rerank_pointwise(query: str, hits: Sequence[Any], backend: Any, *, method: str = "yes_no",
+def rerank_pointwise(query: str, hits: Sequence[Any], backend: Any, *, method: str = "auto",
                      max_doc_chars: int = 300, first_stage_weight: float = 0.0) -> RerankResult:
     """Score each hit on its own and sort by score (ties keep the first-stage order).
 
@@ -91,8 +94,9 @@ def rerank_pointwise(query: str, hits: Sequence[Any], backend: Any, *, method: s
         query: the user's query.
         hits: first-stage hits, best first.
         backend: an :class:`~musicsearch.llm.LLMBackend`.
-        method: ``"yes_no"`` (log P(Yes) vs P(No)) or ``"likelihood"`` (mean log P(query | tune); needs a
-            backend that scores whole continuations, i.e. a local one).
+        method: ``"likelihood"`` (mean log P(query | tune); needs a backend that scores whole continuations,
+            i.e. a local one), ``"yes_no"`` (log P(Yes) vs P(No)), or ``"auto"``: likelihood when the backend
+            can, else yes/no.
         max_doc_chars: bound on each tune's description (shortened further when the context is short).
         first_stage_weight: add this times the first-stage score's z-score to the model's z-score (0: model only).
 
@@ -103,8 +107,10 @@ def rerank_pointwise(query: str, hits: Sequence[Any], backend: Any, *, method: s
         >>> rerank_pointwise("a reel in G", hits, backend).order  # doctest: +SKIP
         [3, 0, 1, 2]
     """
-    if method not in ("yes_no", "likelihood"):
-        raise LLMError(f"method={method!r}; use 'yes_no' or 'likelihood'.")
+    if method not in ("auto", "yes_no", "likelihood"):
+        raise LLMError(f"method={method!r}; use 'auto', 'likelihood' or 'yes_no'.")
+    if method == "auto":
+        method = "likelihood" if getattr(backend, "scores_continuations", True) is not False else "yes_no"
     if not hits:
         return RerankResult([], [], method)
     template = RELEVANCE if method == "yes_no" else QUERY_LIKELIHOOD
@@ -200,14 +206,12 @@ def rerank_listwise(query: str, hits: Sequence[Any], backend: Any, *, window: in
     return result
 
 
-def rerank(query: str, hits: Sequence[Any], backend: Any, method: str = "pointwise", **options: Any) -> RerankResult:
-    """Dispatch: ``"pointwise"`` (yes/no), ``"likelihood"``, ``"listwise"`` or ``"none"`` (first-stage order)."""
+def rerank_hits(query: str, hits: Sequence[Any], backend: Any, method: str = "pointwise", **options: Any) -> RerankResult:
+    """Dispatch: ``"pointwise"`` (auto), ``"likelihood"``, ``"yes_no"``, ``"listwise"`` or ``"none"``."""
     if method == "none" or backend is None:
         return RerankResult(list(range(len(hits))), [None] * len(hits), "none")
-    if method in ("pointwise", "yes_no"):
-        return rerank_pointwise(query, hits, backend, method="yes_no", **options)
-    if method == "likelihood":
-        return rerank_pointwise(query, hits, backend, method="likelihood", **options)
+    if method in ("pointwise", "likelihood", "yes_no"):
+        return rerank_pointwise(query, hits, backend, method="auto" if method == "pointwise" else method, **options)
     if method == "listwise":
         return rerank_listwise(query, hits, backend, **options)
-    raise LLMError(f"rerank={method!r}; use 'pointwise', 'likelihood', 'listwise' or 'none'.")
+    raise LLMError(f"rerank={method!r}; use 'pointwise', 'likelihood', 'yes_no', 'listwise' or 'none'.")

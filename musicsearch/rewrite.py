@@ -75,6 +75,7 @@ def _words(text: str) -> str:
 
 
 def _canonical_key(tonic: str, accidental: str, mode: str) -> str:
+    accidental = accidental.strip(" -")
     accidental = {"sharp": "#", "flat": "b", "♯": "#", "♭": "b"}.get(accidental.lower(), accidental)
     return f"{tonic.upper()}{accidental} {mode}"
 
@@ -98,10 +99,11 @@ def rule_rewrite(query: str) -> RewrittenQuery:
     elif " cut time " in words:
         filters["meter"] = "2/2"
     # An upper-case tonic: "in a minor key" is a mode, "in A minor" a key.
-    key = re.search(r"\b(?:in|key of)\s+([A-G])(\s?(?:#|b|sharp|flat|♯|♭))?(?:\s+(" + "|".join(MODES) + r"))?\b", query)
+    key = re.search(r"\b(?:in|key of)\s+([A-G])([\s-]?(?:#|b|sharp|flat|♯|♭))?(?:\s+(" + "|".join(MODES) + r"))?(?![\w#])",
+                    query)
     if key:
         mode = (key.group(3) or "major").lower()
-        filters["key"] = _canonical_key(key.group(1), (key.group(2) or "").strip(), mode)
+        filters["key"] = _canonical_key(key.group(1), key.group(2) or "", mode)
         filters["mode"] = mode
     else:
         mode_word = next((mode for mode in MODES if f" {mode} " in words), None)
@@ -111,7 +113,7 @@ def rule_rewrite(query: str) -> RewrittenQuery:
         if any(f" {name} " in words for name in names):
             filters["origin"] = canonical
             break
-    keywords = [word for word in words.split() if word not in _STOPWORDS]
+    keywords = [word for word in words.split() if word not in _STOPWORDS and len(word) > 1]
     return RewrittenQuery(query=query, keywords=list(dict.fromkeys(keywords)), filters=filters)
 
 
@@ -139,10 +141,17 @@ def merge_llm_rewrite(rules: RewrittenQuery, reply: str, *, trust_llm: bool = Fa
         return result
     words = _words(rules.query)
     extra = parsed.get("keywords") or []
+    dropped = []
     for keyword in extra if isinstance(extra, list) else []:
         keyword = re.sub(r"[^\w /#'-]", "", str(keyword)).strip().lower()
-        if keyword and len(keyword) <= 30 and keyword not in result.keywords and len(result.keywords) < 12:
+        if not keyword or len(keyword) > 30 or keyword in result.keywords or len(result.keywords) >= 12:
+            continue
+        if trust_llm or f" {keyword} " in words:
             result.keywords.append(keyword)
+        else:
+            dropped.append(keyword)
+    if dropped:  # small models copy the prompt's example ("lively", "jig") into every rewrite
+        result.notes.append(f"dropped the model's keywords {dropped}: the query does not mention them")
     for name in FILTER_FIELDS:
         value = parsed.get(name)
         if name in result.filters or value in (None, "", "null", "none", []):
@@ -170,8 +179,9 @@ def rewrite_query(query: str, backend: Any = None, *, trust_llm: bool = False, m
     rules = rule_rewrite(query)
     if backend is None:
         return rules
-    reply = complete(backend, [REWRITE.render(query=query)], max_new_tokens, stop=["\n\n"])[0]
-    return merge_llm_rewrite(rules, reply.text, trust_llm=trust_llm)
+    reply = complete(backend, [REWRITE.render(query=query)], max_new_tokens, stop=["}"])[0]
+    text = reply.text + ("}" if "{" in reply.text and not reply.truncated else "")  # the stop string is cut off
+    return merge_llm_rewrite(rules, text, trust_llm=trust_llm)
 
 
 def match_filters(filters: dict[str, str], hit: Any) -> dict[str, bool]:

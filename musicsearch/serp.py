@@ -10,6 +10,7 @@ replaced by text built from metadata. A title such as "ignore previous instructi
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,8 +20,10 @@ from .errors import QueryError
 from .llm import complete
 from .llm_prompts import ANSWER, SNIPPET, _field, clean_text, describe_hit, fit_documents, numbered_passages
 from .page_text import clean_answer, clean_snippet, metadata_snippet
-from .rerank import rerank as rerank_hits
+from .rerank import rerank_hits
 from .rewrite import RewrittenQuery, match_filters, rewrite_query
+
+SNIPPET_TOKENS = 32  # one sentence; the batch stops early once every snippet has ended
 
 
 @dataclass
@@ -36,7 +39,7 @@ class PageHit:
     metadata: dict[str, str]
     first_stage_rank: int  # 1-based place before reranking
     first_stage_score: float | None
-    rerank_score: float | None  # log P(relevant) (pointwise); None for listwise or no reranking
+    rerank_score: float | None  # pointwise log-prob score; None for listwise or no reranking
     snippet: str = ""
     snippet_source: str = ""  # "llm", "metadata" (model output unusable or not asked for)
     filter_matches: dict[str, bool] = field(default_factory=dict)
@@ -108,7 +111,7 @@ def _first_stage(query: str, first_stage: Any, candidates: int) -> list[Any]:
 
 def build_search_page(query: str, first_stage: Any, backend: Any = None, *, k: int = 10, candidates: int = 20,
                       rerank: str = "pointwise", rewrite: bool = True, snippets: str = "llm", answer: bool = True,
-                      filters: str = "boost", answer_hits: int = 5, max_new_tokens: int = 48,
+                      filters: str = "boost", answer_hits: int = 3, max_new_tokens: int = 48,
                       trust_llm_filters: bool = False, **rerank_options: Any) -> SearchPage:
     """Turn a query and first-stage hits into a :class:`SearchPage`.
 
@@ -119,13 +122,15 @@ def build_search_page(query: str, first_stage: Any, backend: Any = None, *, k: i
             ``"hf:NAME"``, ``"openai:URL"``), or ``None`` for a page without a model.
         k: hits shown on the page.
         candidates: first-stage hits that are reranked (20, as in the issue's latency target).
-        rerank: ``"pointwise"`` (yes/no log-probs, default), ``"likelihood"``, ``"listwise"`` or ``"none"``.
+        rerank: ``"pointwise"`` (default: query likelihood on local models, yes/no on endpoints),
+            ``"likelihood"``, ``"yes_no"``, ``"listwise"`` or ``"none"``.
         rewrite: ask the model for keywords and filters (rules are always applied).
         snippets: ``"llm"`` (one generated sentence per hit, batched), ``"metadata"`` or ``"none"``.
         answer: generate an answer citing the top ``answer_hits`` hits.
         filters: ``"boost"`` moves hits matching more of the query's filters up (stable; nothing dropped)
             or ``"off"``.
-        max_new_tokens: budget for each snippet and the answer; a cut answer is marked truncated.
+        max_new_tokens: budget for the answer and the query rewrite (snippets take at most
+            ``SNIPPET_TOKENS``); a cut answer is marked truncated.
         trust_llm_filters: keep model filters that the query does not mention (for big models).
         **rerank_options: passed to the reranker (``window``, ``step``, ``max_doc_chars``, ...).
 
@@ -151,10 +156,18 @@ def build_search_page(query: str, first_stage: Any, backend: Any = None, *, k: i
         return now
 
     clock = started
-    page.rewritten = rewrite_query(query, backend if rewrite else None, trust_llm=trust_llm_filters)
+    page.rewritten = rewrite_query(query, backend if rewrite else None, trust_llm=trust_llm_filters,
+                                   max_new_tokens=max(max_new_tokens, 40))
     page.notes += page.rewritten.notes
     clock = stage("rewrite", clock)
-    hits = _first_stage(query, first_stage, candidates)
+    raw, hits, seen = _first_stage(query, first_stage, candidates), [], set()
+    for position, hit in enumerate(raw):
+        identifier = str(_field(hit, "id", f"hit-{position + 1}"))
+        if identifier not in seen:  # a first stage that repeats a tune must not show it twice
+            seen.add(identifier)
+            hits.append(hit)
+    if len(hits) < len(raw):
+        page.notes.append(f"dropped {len(raw) - len(hits)} repeated first-stage hit(s)")
     clock = stage("first_stage", clock)
     result = rerank_hits(query, hits, backend, page.rerank, **rerank_options)
     page.prompts["rerank"] = result.prompts
@@ -187,29 +200,45 @@ def _add_snippets(page: SearchPage, hits: list[Any], backend: Any, wanted: bool,
         return
     replies: list[Any] = [None] * len(hits)
     if backend is not None and hits:
+        budget = min(max_new_tokens, SNIPPET_TOKENS)
+        # Metadata only (no music excerpt): prompt tokens are most of the cost, and small models cannot read ABC.
         prompts = [fit_documents(backend, lambda docs: SNIPPET.render(document=docs[0], query=page.query),
-                                 [describe_hit(hit)], reserve=max_new_tokens)[0] for hit in hits]
+                                 [describe_hit(hit, abc_chars=0)], reserve=budget)[0] for hit in hits]
         page.prompts["snippets"] = prompts
-        replies = complete(backend, prompts, max_new_tokens, stop=["\n\n"])
+        # One sentence is asked for: stopping there lets the batch end early instead of running to the limit.
+        replies = complete(backend, prompts, budget, stop=[". ", ".\n", "\n"])
     for page_hit, hit, reply in zip(page.hits, hits, replies):
-        text = clean_snippet(reply.text, truncated=reply.truncated) if reply is not None else ""
+        text = clean_snippet(reply.text, truncated=reply.truncated, hit=hit) if reply is not None else ""
         page_hit.snippet, page_hit.snippet_source = (text, "llm") if text else (metadata_snippet(hit), "metadata")
     fallbacks = sum(hit.snippet_source == "metadata" for hit in page.hits)
     if backend is not None and fallbacks:
-        page.notes.append(f"{fallbacks} snippet(s) built from metadata: the model's text was empty or unusable")
+        page.notes.append(f"{fallbacks} snippet(s) built from metadata: the model's text was empty, looping, "
+                          "an echo of the prompt, or contradicted the tune's metadata")
+
+
+def _grounded(answer: str, hits: list[Any]) -> bool:
+    """Whether an answer cites a hit as [n] or names one of their titles (the part before " -- ")."""
+    if re.search(r"\[(\d+)\]", answer) and any(1 <= int(n) <= len(hits) for n in re.findall(r"\[(\d+)\]", answer)):
+        return True
+    lowered = answer.lower()
+    titles = [str(_field(hit, "title") or "").split(" -- ")[0].strip(" .").lower() for hit in hits]
+    return any(len(title) >= 4 and title in lowered for title in titles)
 
 
 def _add_answer(page: SearchPage, hits: list[Any], backend: Any, max_new_tokens: int) -> None:
     documents = [describe_hit(hit, max_chars=200, abc_chars=0) for hit in hits]
     prompt, shortened = fit_documents(
         backend, lambda docs: ANSWER.render(query=page.query, passages=numbered_passages(docs)), documents,
-        reserve=max_new_tokens * 2)
+        reserve=max_new_tokens)
     page.prompts["answer"] = [prompt]
-    reply = complete(backend, [prompt], max_new_tokens * 2, stop=["\n\n"])[0]
+    reply = complete(backend, [prompt], max_new_tokens, stop=["\n\n"])[0]
     page.answer, notes = clean_answer(reply.text, len(hits), truncated=reply.truncated)
     page.answer_truncated = reply.truncated
     if shortened:
         notes.append("shortened tune descriptions in the answer prompt to fit the model's context")
+    if page.answer and not _grounded(page.answer, hits):
+        notes.append(f"the model's answer cited none of the results ({clean_text(page.answer, 80)!r}); not shown")
+        page.answer = ""
     if not page.answer:
         titles = ", ".join(clean_text(hit.title or hit.id, 60) for hit in page.hits[:3])
         page.answer = f"Top results: {titles}."

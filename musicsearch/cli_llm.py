@@ -1,0 +1,145 @@
+"""``musicsearch llm serve|generate`` and ``musicsearch serp``: thin layers over the LLM functions.
+
+Examples::
+
+    musicsearch llm serve --port 8000                       # SmolLM2 behind an OpenAI-compatible endpoint
+    musicsearch llm generate "Name three Irish dance tune types." --max-new-tokens 24
+    musicsearch serp "a hornpipe in D" --rerank pointwise
+    musicsearch serp "a reel in G" --backend openai:http://127.0.0.1:11434/v1#qwen2.5:7b --rerank listwise --json
+    musicsearch serp "a slow air" --first-stage keyword --corpus music21 --html page.html
+
+Heavy libraries are imported inside the handlers, so ``musicsearch --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .errors import QueryError
+
+BACKEND_HELP = "local (bundled SmolLM2-135M), hf:NAME_OR_FOLDER, or openai:URL[#MODEL]"
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``llm`` command group and the ``serp`` command."""
+    llm = subparsers.add_parser("llm", help="run or serve a language model",
+                                description="Language-model utilities: an OpenAI-compatible server and a quick generate.")
+    commands = llm.add_subparsers(dest="llm_command", metavar="SUBCOMMAND")
+    llm.set_defaults(handler=lambda args: (llm.print_help(), 2)[1])
+
+    serve = commands.add_parser("serve", help="serve a local model through an OpenAI-compatible HTTP endpoint")
+    serve.add_argument("--backend", default="local", help="local or hf:NAME_OR_FOLDER (default: local)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    serve.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
+    serve.add_argument("--batch-size", type=int, default=16, help="prompts per forward pass (default 16)")
+    serve.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    serve.add_argument("--quiet", action="store_true", help="do not log each request")
+    serve.set_defaults(handler=_serve)
+
+    generate = commands.add_parser("generate", help="generate a reply to one prompt")
+    generate.add_argument("prompt", help="the user message")
+    generate.add_argument("--backend", default="local", help=BACKEND_HELP)
+    generate.add_argument("--max-new-tokens", type=int, default=64)
+    generate.add_argument("--threads", type=int, default=None, help="torch CPU threads (local backends)")
+    generate.set_defaults(handler=_generate)
+
+    serp = subparsers.add_parser("serp", help="a whole search result page from a language model",
+                                 description="Retrieve, rewrite, rerank, write snippets and an answer for QUERY.")
+    serp.add_argument("query", help="what to search for, e.g. 'a hornpipe in D'")
+    serp.add_argument("--index", default=None, help="index folder (default: the index `make model` builds)")
+    serp.add_argument("--first-stage", choices=("index", "keyword"), default="index",
+                      help="index (the joint-space model, default) or keyword (BM25 over metadata, no model needed)")
+    serp.add_argument("--corpus", default="music21", help="corpus for --first-stage keyword (default music21)")
+    serp.add_argument("--backend", default="local", help=BACKEND_HELP + ", or none")
+    serp.add_argument("--rerank", choices=("pointwise", "likelihood", "yes_no", "listwise", "none"), default="pointwise")
+    serp.add_argument("-k", type=int, default=10, help="hits on the page (default 10)")
+    serp.add_argument("--candidates", type=int, default=20, help="first-stage hits reranked (default 20)")
+    serp.add_argument("--snippets", choices=("llm", "metadata", "none"), default="llm")
+    serp.add_argument("--no-answer", action="store_true", help="skip the generated answer")
+    serp.add_argument("--threads", type=int, default=None, help="torch CPU threads (local backends)")
+    output = serp.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the page as JSON")
+    output.add_argument("--html", metavar="FILE", default=None, help="write the page as HTML to FILE")
+    serp.set_defaults(handler=_serp)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .llm import load_backend
+    from .llm_server import serve
+
+    if args.backend.startswith("openai:"):
+        raise QueryError("llm serve serves a local model; --backend must be local or hf:NAME_OR_FOLDER.")
+    backend = load_backend(args.backend, batch_size=args.batch_size, threads=args.threads)
+    serve(backend, args.host, args.port, duration=args.duration, verbose=not args.quiet)
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .llm import complete
+
+    reply = complete(_backend(args.backend, args.threads), [args.prompt], args.max_new_tokens)[0]
+    print(reply.text + (" …[truncated]" if reply.truncated else ""))
+    return 0
+
+
+def _backend(spec: str, threads: int | None) -> Any:
+    from .llm import load_backend
+
+    local = not spec.startswith("openai:")
+    return load_backend(spec, **({"threads": threads} if local and threads else {}))
+
+
+def _first_stage(args: argparse.Namespace) -> Any:
+    if args.first_stage == "keyword":
+        from .corpus import load_corpus
+        from .keyword_search import KeywordSearch
+
+        return KeywordSearch(load_corpus(args.corpus, progress=sys.stderr.isatty()))
+    from .errors import ArtifactError
+    from .index import load_index
+
+    try:
+        return load_index(args.index)
+    except ArtifactError as error:
+        raise ArtifactError(f"{error} Or search without a model: --first-stage keyword.") from error
+
+
+def _serp(args: argparse.Namespace) -> int:
+    from .artifacts import atomic_write_text
+    from .serp import build_search_page
+
+    first_stage = _first_stage(args)
+    backend = None if args.backend == "none" else _backend(args.backend, args.threads)
+    page = build_search_page(args.query, first_stage, backend, k=args.k, candidates=args.candidates,
+                             rerank=args.rerank, snippets=args.snippets, answer=not args.no_answer)
+    if args.json:
+        print(page.to_json())
+    elif args.html:
+        atomic_write_text(args.html, f"<!doctype html><meta charset='utf-8'><title>{args.query}</title>"
+                                     + page._repr_html_())
+        print(f"wrote {args.html}")
+    else:
+        print(format_page(page))
+    return 0
+
+
+def format_page(page: Any) -> str:
+    """The page as plain text for a terminal."""
+    lines = [f"query: {page.query}"]
+    if page.rewritten is not None:
+        lines.append(f"keywords: {', '.join(page.rewritten.keywords) or '-'}   filters: "
+                     + (", ".join(f"{k}={v}" for k, v in page.rewritten.filters.items()) or "-"))
+    if page.answer:
+        lines.append(f"answer: {page.answer}" + (" (truncated)" if page.answer_truncated else ""))
+    for hit in page.hits:
+        score = "" if hit.rerank_score is None else f"  rerank {hit.rerank_score:.3f}"
+        lines.append(f"{hit.rank:>2}. {hit.title or hit.id}   [{hit.id}; first stage #{hit.first_stage_rank}{score}]")
+        if hit.snippet:
+            lines.append(f"    {hit.snippet}")
+    lines.append("timings: " + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in page.timings.items()))
+    lines.append(f"model: {page.model}   rerank: {page.rerank}")
+    lines += [f"note: {note}" for note in page.notes]
+    return "\n".join(lines)
