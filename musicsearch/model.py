@@ -260,6 +260,9 @@ class MusicTextModel(nn.Module):
 def load_model(directory: str | os.PathLike | None = None) -> MusicTextModel:
     """Load a saved model; with no folder, the default one (``MUSICSEARCH_HOME/models/default``).
 
+    Models converted to lookup tables (``musicsearch lut convert``) and official CLaMP checkpoints converted
+    by :func:`musicsearch.load_clamp_checkpoint` load through the same call.
+
     Raises:
         ArtifactError: no model there (run ``make model`` or ``musicsearch train``), or an unreadable one.
 
@@ -276,12 +279,18 @@ def load_model(directory: str | os.PathLike | None = None) -> MusicTextModel:
             raise ArtifactError(
                 f"no trained model in {directory}; run `make model` (or `musicsearch train --preset quick "
                 f"--out {directory}`) to train the default model first.")
-    payload_kind = None
+    payload: dict[str, Any] = {}
     config_path = Path(directory) / "config.json"
     if config_path.is_file():
         from .artifacts import read_json
 
-        payload_kind = read_json(config_path).get("kind")
+        payload = read_json(config_path)
+    payload_kind = payload.get("kind") if isinstance(payload, dict) else None
+    if isinstance(payload, dict) and payload.get("lut_layers") and payload_kind != "lut-model":
+        # A music model converted by `musicsearch lut convert`: same API, linear layers are lookup tables.
+        from .lut_convert import load_lut_model
+
+        return load_lut_model(directory)
     if payload_kind == "clamp-model":
         from .clamp_checkpoint import ClampModel
 

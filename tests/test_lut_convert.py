@@ -130,6 +130,10 @@ def test_music_model_converts_saves_and_loads(tiny_model_dir, tmp_path):
     loaded = load_lut_model(tmp_path / "lut")
     assert np.allclose(loaded.encode_music(tunes), lut, atol=1e-5)
     assert np.allclose(loaded.encode_text(["a jig"]), model.encode_text(["a jig"]), atol=1e-5)
+    # ms.load_model recognises a converted folder, so search and the CLI take it like any model
+    through_load_model = ms.load_model(tmp_path / "lut")
+    assert isinstance(through_load_model.music_encoder.blocks[0].qkv, LUTLinear)
+    assert np.allclose(through_load_model.encode_music(tunes), lut, atol=1e-5)
 
 
 def test_cli_bench_json_and_convert(tiny_model_dir, tmp_path, capsys):
