@@ -121,7 +121,11 @@ def records_to_jsonl(records: Iterable[Any]) -> str:
 def records_from_jsonl(data: bytes, source: Path) -> list[Any]:
     """Inverse of :func:`records_to_jsonl`, rebuilding :class:`musicsearch.Record` objects."""
     records = []
-    for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
+    # Split on "\n" only: str.splitlines also breaks on U+2028, U+0085 and other separators that
+    # json.dumps(ensure_ascii=False) leaves raw inside strings (they occur in real tune metadata).
+    for number, line in enumerate(data.decode("utf-8").split("\n"), 1):
+        if not line.strip():
+            continue
         try:
             payload = json.loads(line)
             records.append(_to_record(payload))

@@ -99,7 +99,7 @@ def generate_pseudo_captions(records: Sequence[Any], backend: Any, *, n: int | N
     path = _cache_path(backend, config)
     cached: dict[str, PseudoCaption] = {}
     if cache and path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8").split("\n"):  # not splitlines: see index_store
             try:
                 item = PseudoCaption(**json.loads(line))
                 cached[item.id] = item

@@ -144,7 +144,8 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
             raise CorpusError(f"{path}: a JSON table must be a list of objects, got {type(rows).__name__}.")
         return rows
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # "\n" only: splitlines would also break on U+2028 or U+0085, which JSON strings may hold raw.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

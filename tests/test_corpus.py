@@ -89,6 +89,15 @@ def test_table_with_detected_fields_duplicates_and_bad_rows(tmp_path):
     assert "duplicate id 'a'" in reasons and "no music" in reasons and "line 5" in reasons
 
 
+def test_jsonl_strings_may_hold_unicode_line_separators(tmp_path):
+    rows = [{"id": "a", "abc": "K:D\ndfa|", "caption": "first\u2028line"}, {"id": "b", "abc": "K:G\nGAB|"}]
+    table = tmp_path / "tunes.jsonl"
+    table.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows), encoding="utf-8")
+    corpus = ms.build_corpus(table, progress=False)
+    assert corpus.ids == ["a", "b"] and corpus.report.skipped == []
+    assert corpus.by_id("a").captions[0] == "first\u2028line"
+
+
 def test_csv_table_with_explicit_fields(tmp_path):
     table = tmp_path / "mine.csv"
     table.write_text('notation,desc,tune_type\n"K:D\nd2fd|",a reel for the fiddle,reel\n')

@@ -81,6 +81,18 @@ def test_save_load_round_trip(kind, model, records, tmp_path):
         assert [h.to_dict() for h in loaded.search(query, k=4)] == [h.to_dict() for h in index.search(query, k=4)]
 
 
+def test_metadata_with_unicode_line_separators_round_trips(records, tmp_path):
+    # Real corpus metadata holds U+2028/U+0085/U+001C; they must not split a JSON line when reloading.
+    import dataclasses
+
+    odd = dataclasses.replace(records[0], metadata={**records[0].metadata, "notes": "a\u2028b\x85c\x1cd\re"})
+    tunes = [odd] + list(records[1:])
+    index = ms.SearchIndex.from_embeddings(synthetic_embeddings(len(tunes), 16, seed=2), tunes, fingerprint="x")
+    index.save(tmp_path / "idx")
+    loaded = ms.SearchIndex.load(tmp_path / "idx")
+    assert len(loaded) == len(tunes) and loaded.records[0].metadata["notes"] == "a\u2028b\x85c\x1cd\re"
+
+
 def test_save_replaces_an_earlier_index_and_leaves_no_temporary_folders(model, records, tmp_path):
     first = ms.SearchIndex.build(model, records[:10], progress=False)
     second = ms.SearchIndex.build(model, records, progress=False)
