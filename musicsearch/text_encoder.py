@@ -138,17 +138,20 @@ class TextEncoder(nn.Module):
             self._digest = sha.hexdigest()[:16]
         return self._digest
 
-    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        """Token ids and attention mask, truncated to ``max_length`` with a warning naming how many."""
+    def tokenize(self, texts: list[str], *, truncated: list[str] | None = None) -> dict[str, torch.Tensor]:
+        """Token ids and attention mask, truncated to ``max_length`` with a warning naming how many.
+
+        With a ``truncated`` list, the truncated texts are appended to it instead of warning, so a caller
+        that tokenizes in batches can warn once for all of them.
+        """
         ids = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
         too_long = [position for position, row in enumerate(ids) if len(row) > self.max_length]
-        if too_long and not (self.training and self._warned):
-            self._warned = True  # while training, once is enough: the same captions come back every epoch
-            first = texts[too_long[0]]
-            warnings.warn(
-                f"{len(too_long)} text(s) longer than {self.max_length} tokens were truncated "
-                f"(e.g. text {too_long[0]}: {first[:60]!r}...); shorten them or raise max_text_length.",
-                stacklevel=3)
+        if too_long:
+            if truncated is not None:
+                truncated.extend(texts[position] for position in too_long)
+            elif not (self.training and self._warned):
+                self._warned = True  # while training, once is enough: the same captions come back every epoch
+                _warn_truncated(len(too_long), texts[too_long[0]], self.max_length)
             # Keep the closing [SEP] so a truncated text still looks like a sentence to BERT.
             ids = [row[: self.max_length - 1] + row[-1:] if len(row) > self.max_length else row for row in ids]
         return self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
@@ -188,19 +191,27 @@ class TextEncoder(nn.Module):
         device = next(self.backbone.parameters()).device
         was_training = self.training
         self.eval()
+        truncated: list[str] = []
         with torch.inference_mode():
             for start in tqdm(range(0, len(todo), batch_size), desc="embedding texts", disable=not progress,
                               leave=False):
                 chunk = todo[start:start + batch_size]
-                batch = self.tokenize(chunk)
+                batch = self.tokenize(chunk, truncated=truncated)
                 pooled = self(batch["input_ids"].to(device), batch["attention_mask"].to(device))
                 array = pooled.float().cpu().numpy()
                 vectors.update(zip(chunk, array))
                 if cache is not None:
                     cache.put(chunk, array)
         self.train(was_training)
+        if truncated:
+            _warn_truncated(len(truncated), truncated[0], self.max_length)  # once per call, not per batch
         if cache is not None:
             cache.flush()
         if not texts:
             return torch.zeros(0, self.hidden_size)
         return torch.from_numpy(np.stack([vectors[text] for text in texts]))
+
+
+def _warn_truncated(count: int, example: str, max_length: int) -> None:
+    warnings.warn(f"{count} text(s) longer than {max_length} tokens were truncated (e.g. {example[:60]!r}...); "
+                  "shorten them or raise max_text_length.", stacklevel=4)

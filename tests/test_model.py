@@ -75,6 +75,17 @@ def test_captions_longer_than_limit_warn_and_truncate(tiny_model):
     assert vector.shape == (1, tiny_model.dim)
 
 
+def test_truncation_warns_once_per_call_not_per_batch(tiny_model):
+    import warnings
+
+    texts = [f"a reel number {number} " + "and a jig " * 300 for number in range(5)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tiny_model.encode_text(texts, batch_size=2)
+    messages = [str(w.message) for w in caught if "truncated" in str(w.message)]
+    assert len(messages) == 1 and messages[0].startswith("5 text(s)")
+
+
 def test_save_and_load_round_trip(tiny_model, tmp_path):
     tiny_model.save_pretrained(tmp_path / "m")
     payload = json.loads((tmp_path / "m" / "config.json").read_text())
