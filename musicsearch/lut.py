@@ -120,10 +120,7 @@ class LUTLinear(nn.Module):
         """A trainable LUT layer with the shape (and by default the weights) of ``linear``."""
         layer = cls(linear.in_features, linear.out_features, linear.bias is not None, **kwargs)
         if copy_weights:
-            with torch.no_grad():
-                layer.weight.copy_(linear.weight)
-                if linear.bias is not None:
-                    layer.bias.copy_(linear.bias)
+            copy_linear_weights(linear, layer)
         return layer.to(linear.weight.device)
 
     def lookup_table(self) -> torch.Tensor:
@@ -274,3 +271,11 @@ class LUTLinear(nn.Module):
         state = "frozen" if self.frozen else "trainable"
         return (f"in_features={self.in_features}, out_features={self.out_features}, k={self.k}, v={self.v}, "
                 f"codebooks={self.codebooks}, table={self.table_dtype}/{self.scale}, {state}")
+
+
+def copy_linear_weights(source: nn.Module, target: nn.Module) -> None:
+    """Copy ``weight`` (and ``bias`` when there is one) from one linear-shaped layer into another."""
+    with torch.no_grad():
+        target.weight.copy_(source.weight)
+        if source.bias is not None:
+            target.bias.copy_(source.bias)

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from .errors import ArtifactError
-from .lut import LUTLinear, check_lut_shape
+from .lut import LUTLinear, check_lut_shape, copy_linear_weights
 from .lut_train import capture_inputs, finetune, freeze_model, kmeans_init, lut_layers
 
 LUT_MODEL_KIND = "lut-model"
@@ -91,10 +91,7 @@ def replace_linear(model: nn.Module, linear_replacement: Callable[..., nn.Module
         old = model.get_submodule(name)
         new = linear_replacement(old.in_features, old.out_features, old.bias is not None, **layer_kwargs)
         if copy_weights:
-            with torch.no_grad():
-                new.weight.copy_(old.weight)
-                if old.bias is not None:
-                    new.bias.copy_(old.bias)
+            copy_linear_weights(old, new)
         _set_submodule(model, name, new.to(old.weight.device))
     return names
 

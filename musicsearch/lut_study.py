@@ -52,6 +52,17 @@ def _variants(model: nn.Module, calibration: list, train_batches: list, *, ks: S
     return rows, modules
 
 
+def _references(model: nn.Module, metric: Any) -> tuple[dict[str, nn.Module], list[dict[str, Any]]]:
+    """The dense model and its int8 dynamic quantization (when this torch has it), with their metric rows."""
+    modules: dict[str, nn.Module] = {"dense": model}
+    rows: list[dict[str, Any]] = [_reference_row("dense", metric(model))]
+    quantized = int8_dynamic(copy.deepcopy(model))
+    if quantized is not None:
+        modules["int8 dynamic"] = quantized
+        rows.append(_reference_row("int8 dynamic", metric(quantized)))
+    return modules, rows
+
+
 def _reference_row(name: str, metric: tuple[float, float]) -> dict[str, Any]:
     return {"variant": name, "k": None, "v": None, "metric": metric[0], "metric_kmeans": metric[0],
             "fidelity": metric[1], "fidelity_kmeans": metric[1], "converted_layers": 0}
@@ -122,12 +133,7 @@ def study_classifier(task: Task, model_kind: str = "mlp", *, ks: Sequence[int] =
 
         inputs = task.inputs(model_kind, "train")
         train_batches = batches_of(inputs, 64, order=np.random.default_rng(seed).permutation(len(task.y_train)))
-        modules: dict[str, nn.Module] = {"dense": model}
-        rows: list[dict[str, Any]] = [_reference_row("dense", metric(model))]
-        quantized = int8_dynamic(copy.deepcopy(model))
-        if quantized is not None:
-            modules["int8 dynamic"] = quantized
-            rows.append(_reference_row("int8 dynamic", metric(quantized)))
+        modules, rows = _references(model, metric)
         lut_rows, lut_modules = _variants(model, train_batches, train_batches, ks=ks, vs=vs,
                                           finetune_epochs=finetune_epochs, loss="kl", metric=metric, seed=seed,
                                           progress=progress)
@@ -181,12 +187,7 @@ def study_music_model(model: Any, calibration: Sequence[Any], evaluation: Sequen
             hit = own_item_metrics(queries @ music.T, (10,))["hit@10"]
             return 100.0 * hit, 100.0 * float((music * reference).sum(1).mean())
 
-        modules: dict[str, nn.Module] = {"dense": encoder}
-        rows: list[dict[str, Any]] = [_reference_row("dense", metric(encoder))]
-        quantized = int8_dynamic(copy.deepcopy(encoder))
-        if quantized is not None:
-            modules["int8 dynamic"] = quantized
-            rows.append(_reference_row("int8 dynamic", metric(quantized)))
+        modules, rows = _references(encoder, metric)
         # Learning rates measured on the quick model, see convert_music_model.
         lut_rows, lut_modules = _variants(encoder, batches, batches, ks=ks, vs=vs, finetune_epochs=finetune_epochs,
                                           loss="mse", lr=1e-2, weight_lr=3e-4, metric=metric, seed=seed,
