@@ -93,6 +93,12 @@ _EXPORTS: dict[str, str] = {
     "watermark_config": "pseudo_captions", "watermark_z_scores": "pseudo_captions",
     "add_pseudo_captions": "pseudo_captions",
     # maps and plots (issue 7)
+    "project": "projection", "MapPoints": "maps", "map_points": "maps", "query_overlay": "maps",
+    "plot_map": "map_plots", "plot_map_static": "map_plots", "add_query_overlay": "map_plots",
+    "similarity_matrix": "similarity_plots", "plot_similarity_heatmap": "similarity_plots",
+    "abc_to_midi": "audio", "abc_to_waveform": "audio", "audio_preview": "audio", "synthesize": "audio",
+    "run_search": "search_view", "hit_card_html": "search_view", "zero_shot_summary": "panel_views",
+    "load_lut_study": "panel_views",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

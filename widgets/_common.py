@@ -1,0 +1,35 @@
+"""Small pieces shared by the widgets: a message area and error capture (UI only, no logic)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as ipw
+
+from musicsearch.errors import MusicSearchError
+from musicsearch.search_view import message_html
+
+
+def message_area() -> ipw.HTML:
+    """An HTML child that shows problems in the widget (class ``ms-status``)."""
+    area = ipw.HTML("")
+    area.add_class("ms-status")
+    return area
+
+
+def guarded(area: ipw.HTML, action: Callable[[], Any]) -> Any:
+    """Run ``action``; a :class:`MusicSearchError` (bad query, labels, ABC) becomes a visible message.
+
+    Unexpected errors are shown too, with their type, because a traceback in a Voila page is invisible.
+    """
+    try:
+        result = action()
+    except MusicSearchError as error:
+        area.value = message_html(str(error))
+        return None
+    except Exception as error:  # noqa: BLE001 - a widget callback must never die silently
+        area.value = message_html(f"{type(error).__name__}: {error}")
+        return None
+    area.value = ""
+    return result

@@ -1,0 +1,111 @@
+"""``SearchBox``: a sentence or an ABC snippet → ranked hits with notation, audio preview and metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as ipw
+import traitlets
+
+from musicsearch.search_view import hit_card_html, message_html, run_search
+
+from ._common import guarded, message_area
+
+
+class SearchBox(ipw.VBox):
+    """Search an index from a text box; set ``query`` (or type and press Enter) to search.
+
+    Args:
+        index: a :class:`musicsearch.SearchIndex`.
+        k: hits shown.
+        mode: ``"content"`` or ``"hybrid"`` (text queries only).
+        notation: engrave each hit with verovio (turn off for very fast previews).
+
+    Example:
+        >>> box = SearchBox(index); box.query = "a jig in D"  # doctest: +SKIP
+        >>> len(box.hits)  # doctest: +SKIP
+        5
+    """
+
+    query = traitlets.Unicode("")
+    mode = traitlets.Enum(("content", "hybrid"), default_value="content")
+    k = traitlets.Int(5)
+    hits = traitlets.List()  # the last hits (musicsearch.Hit)
+    query_kind = traitlets.Unicode("")  # "text" or "abc" after a search
+
+    def __init__(
+        self, index: Any, *, k: int = 5, mode: str = "content", notation: bool = True, **kwargs: Any
+    ):
+        self.index = index
+        self.notation = notation
+        self.input = ipw.Text(
+            placeholder="a lively jig in D major — or ABC such as K:D |:dfa afd|gfe dcB|",
+            continuous_update=False,
+            layout=ipw.Layout(width="60%"),
+        )
+        self.input.add_class("ms-query")
+        self.mode_toggle = ipw.ToggleButtons(
+            options=["content", "hybrid"],
+            value=mode,
+            tooltips=["music embeddings only", "fused with titles and metadata"],
+        )
+        self.button = ipw.Button(description="Search", icon="search")
+        self.button.add_class("ms-search-button")
+        self.status = message_area()
+        self.results = ipw.VBox([])
+        self.results.add_class("ms-hits")
+        super().__init__(
+            [ipw.HBox([self.input, self.button]), self.mode_toggle, self.status, self.results], **kwargs
+        )
+        self.add_class("ms-searchbox")
+        self.k, self.mode = k, mode
+        self.input.observe(lambda change: setattr(self, "query", change["new"]), "value")
+        self.mode_toggle.observe(lambda change: setattr(self, "mode", change["new"]), "value")
+        self.button.on_click(lambda _: self.search(self.input.value))
+
+    @traitlets.observe("query")
+    def _query_changed(self, change: dict) -> None:
+        if self.input.value != change["new"]:
+            self.input.value = change["new"]
+        self.search(change["new"])
+
+    @traitlets.observe("mode", "k")
+    def _options_changed(self, change: dict) -> None:
+        if self.mode_toggle.value != self.mode:
+            self.mode_toggle.value = self.mode
+        if self.query.strip():
+            self.search(self.query)
+
+    def search(self, query: str) -> list[Any]:
+        """Run the search and redraw; problems become a message above the (emptied) hit list."""
+        found = guarded(self.status, lambda: run_search(self.index, query, k=self.k, mode=self.mode))
+        if found is None:
+            self.hits, self.results.children = [], ()
+            return []
+        hits, self.query_kind = found
+        self.hits = list(hits)
+        self.results.children = [self._hit_row(hit) for hit in hits]
+        if not hits:
+            self.status.value = message_html("no hits", level="info")
+        return self.hits
+
+    def _hit_row(self, hit: Any) -> ipw.VBox:
+        card = ipw.HTML(hit_card_html(hit, notation=self.notation))
+        player = ipw.HTML("")
+        player.add_class("ms-audio")
+        play = ipw.Button(description="play", icon="play", layout=ipw.Layout(width="90px"))
+        play.add_class("ms-play")
+        play.on_click(lambda _, abc=hit.abc, area=player: self._play(abc, area))
+        row = ipw.VBox([card, ipw.HBox([play, player])])
+        row.add_class("ms-hit-row")
+        return row
+
+    @staticmethod
+    def _play(abc: str, area: ipw.HTML) -> None:
+        from musicsearch.audio import audio_preview
+
+        # The player is HTML (<audio> with a WAV data URI) so it works in Voila and Colab without a kernel
+        # output area, and a test can read it.
+        result = guarded(area, lambda: audio_preview(abc))
+        if result is not None:
+            area.value = result._repr_html_()
