@@ -25,6 +25,7 @@ The machine's load average is recorded: other processes on the 2 cores slow ever
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import statistics
 import sys
@@ -37,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 K = 10
 CANDIDATES = 20
+HYBRID_NAMES = ["hybrid first stage (no LLM)", "hybrid + rule filters (no LLM)"]
 
 
 def ndcg(ids: list[str], relevant: set[str], k: int = K) -> float:
@@ -173,6 +175,13 @@ def main() -> None:
         row = {"query": query, "relevant": len(relevant),
                "recall@20": round(len({h.id for h in hits} & relevant) / min(len(relevant), CANDIDATES), 3)}
         row.update({name: round(ndcg([hits[i].id for i in order], relevant), 4) for name, order in orders.items()})
+        if "mode" in inspect.signature(search.search).parameters:
+            # What build_search_page uses by default on an index: content fused with metadata (no LLM).
+            fused = search.search(query, k=CANDIDATES, mode="hybrid")
+            fused_order = list(range(len(fused)))
+            row["hybrid first stage (no LLM)"] = round(ndcg([hit.id for hit in fused], relevant), 4)
+            row["hybrid + rule filters (no LLM)"] = round(
+                ndcg([fused[i].id for i in boosted(fused_order, fused, filters)], relevant), 4)
         rows.append(row)
         print(f"  {query!r:36} " + " ".join(f"{row.get(name, float('nan')):.3f}" for name in names), flush=True)
 
@@ -180,10 +189,10 @@ def main() -> None:
         values = [row[name] for row in rows[:subset] if name in row]
         return round(float(np.mean(values)), 4) if values else float("nan")
 
-    table = {name: mean(name) for name in names}
+    table = {name: mean(name) for name in names + HYBRID_NAMES if any(name in row for row in rows)}
     table["first stage (listwise queries)"] = mean("first stage", listwise_queries)
     ratios = {name: round(table[name] / table["first stage"], 3) if table["first stage"] else None
-              for name in names if name != "first stage"}
+              for name in table if name != "first stage"}
     for name in ("listwise", "listwise + rule filters"):
         ratios[name] = (round(table[name] / table["first stage (listwise queries)"], 3)
                         if table["first stage (listwise queries)"] else None)

@@ -52,6 +52,8 @@ def register(subparsers: Any) -> None:
     serp.add_argument("--index", default=None, help="index folder (default: the index `make model` builds)")
     serp.add_argument("--first-stage", choices=("index", "keyword"), default="index",
                       help="index (the joint-space model, default) or keyword (BM25 over metadata, no model needed)")
+    serp.add_argument("--mode", choices=("hybrid", "content"), default="hybrid",
+                      help="index search mode: hybrid (default: with titles, composers, types) or content")
     serp.add_argument("--corpus", default="music21", help="corpus for --first-stage keyword (default music21)")
     serp.add_argument("--backend", default="local", help=BACKEND_HELP + ", or none")
     serp.add_argument("--rerank", choices=("pointwise", "likelihood", "yes_no", "listwise", "none"), default="pointwise")
@@ -114,7 +116,8 @@ def _serp(args: argparse.Namespace) -> int:
     first_stage = _first_stage(args)
     backend = None if args.backend == "none" else _backend(args.backend, args.threads)
     page = build_search_page(args.query, first_stage, backend, k=args.k, candidates=args.candidates,
-                             rerank=args.rerank, snippets=args.snippets, answer=not args.no_answer)
+                             rerank=args.rerank, snippets=args.snippets, answer=not args.no_answer,
+                             search_mode=args.mode)
     if args.json:
         print(page.to_json())
     elif args.html:

@@ -9,6 +9,7 @@ replaced by text built from metadata. A title such as "ignore previous instructi
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import time
@@ -98,8 +99,10 @@ class SearchPage:
         return page_html(self)
 
 
-def _first_stage(query: str, first_stage: Any, candidates: int) -> list[Any]:
+def _first_stage(query: str, first_stage: Any, candidates: int, search_mode: str) -> list[Any]:
     if hasattr(first_stage, "search"):
+        if "mode" in inspect.signature(first_stage.search).parameters:  # a SearchIndex: content or hybrid
+            return list(first_stage.search(query, k=candidates, mode=search_mode))
         return list(first_stage.search(query, k=candidates))
     if callable(first_stage):
         return list(first_stage(query, candidates))
@@ -112,7 +115,8 @@ def _first_stage(query: str, first_stage: Any, candidates: int) -> list[Any]:
 def build_search_page(query: str, first_stage: Any, backend: Any = None, *, k: int = 10, candidates: int = 20,
                       rerank: str = "pointwise", rewrite: bool = True, snippets: str = "llm", answer: bool = True,
                       filters: str = "boost", answer_hits: int = 3, max_new_tokens: int = 48,
-                      trust_llm_filters: bool = False, **rerank_options: Any) -> SearchPage:
+                      trust_llm_filters: bool = False, search_mode: str = "hybrid",
+                      **rerank_options: Any) -> SearchPage:
     """Turn a query and first-stage hits into a :class:`SearchPage`.
 
     Args:
@@ -132,6 +136,9 @@ def build_search_page(query: str, first_stage: Any, backend: Any = None, *, k: i
         max_new_tokens: budget for the answer and the query rewrite (snippets take at most
             ``SNIPPET_TOKENS``); a cut answer is marked truncated.
         trust_llm_filters: keep model filters that the query does not mention (for big models).
+        search_mode: for a :class:`~musicsearch.index.SearchIndex` first stage, ``"hybrid"`` (default: music
+            content fused with titles, composers and types, so "tunes by O'Carolan" finds them) or
+            ``"content"`` (music embeddings only).
         **rerank_options: passed to the reranker (``window``, ``step``, ``max_doc_chars``, ...).
 
     Returns:
@@ -160,7 +167,7 @@ def build_search_page(query: str, first_stage: Any, backend: Any = None, *, k: i
                                    max_new_tokens=max(max_new_tokens, 40))
     page.notes += page.rewritten.notes
     clock = stage("rewrite", clock)
-    raw, hits, seen = _first_stage(query, first_stage, candidates), [], set()
+    raw, hits, seen = _first_stage(query, first_stage, candidates, search_mode), [], set()
     for position, hit in enumerate(raw):
         identifier = str(_field(hit, "id", f"hit-{position + 1}"))
         if identifier not in seen:  # a first stage that repeats a tune must not show it twice

@@ -146,6 +146,32 @@ def test_first_stage_can_be_an_index_or_a_function(hits, small_corpus):
     assert len(page.hits) == 4
 
 
+def test_index_first_stage_is_hybrid_by_default(hits):
+    class RecordingIndex:
+        modes: list[str] = []
+
+        def search(self, query, k=10, *, mode="content"):
+            self.modes.append(mode)
+            return hits[:k]
+
+    index = RecordingIndex()
+    ms.build_search_page("a reel", index, None, k=2, candidates=4)
+    ms.build_search_page("a reel", index, None, k=2, candidates=4, search_mode="content")
+    assert index.modes == ["hybrid", "content"]
+
+
+def test_metadata_query_page_over_a_real_index():
+    import torch
+    from _fixtures_search import make_records
+
+    from musicsearch.model import MusicTextModel
+
+    torch.manual_seed(0)
+    index = ms.SearchIndex.build(MusicTextModel("tiny"), make_records(), progress=False)
+    page = ms.build_search_page("tunes by O'Carolan", index, None, k=3, candidates=6)
+    assert page.hits[0].metadata.get("composer") == "Turlough O'Carolan"
+
+
 def test_bad_requests(hits):
     for query in ("", "   ", "?!"):
         with pytest.raises(QueryError, match="empty"):

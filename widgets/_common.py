@@ -11,6 +11,13 @@ from musicsearch.errors import MusicSearchError
 from musicsearch.search_view import message_html
 
 
+def query_input(placeholder: str, css_class: str) -> ipw.Text:
+    """A wide text box that commits on Enter (not on every keystroke: each commit runs a search)."""
+    box = ipw.Text(placeholder=placeholder, continuous_update=False, layout=ipw.Layout(width="60%"))
+    box.add_class(css_class)
+    return box
+
+
 def message_area() -> ipw.HTML:
     """An HTML child that shows problems in the widget (class ``ms-status``)."""
     area = ipw.HTML("")

@@ -11,7 +11,7 @@ import traitlets
 from musicsearch.map_plots import add_query_overlay, plot_map
 from musicsearch.maps import RECORD_FIELDS, query_overlay
 
-from ._common import guarded, message_area
+from ._common import guarded, message_area, query_input
 
 
 def _figure_widget(figure: Any) -> Any:
@@ -47,12 +47,7 @@ class EmbeddingMap(ipw.VBox):
 
     def __init__(self, points: Any, model: Any, *, color_by: str = "tune_type", k: int = 5, **kwargs: Any):
         self.points, self.model = points, model
-        self.input = ipw.Text(
-            placeholder="type a sentence to place it on the map",
-            continuous_update=False,
-            layout=ipw.Layout(width="60%"),
-        )
-        self.input.add_class("ms-map-query")
+        self.input = query_input("type a sentence to place it on the map", "ms-map-query")
         self.colour_menu = ipw.Dropdown(
             options=("kind",) + RECORD_FIELDS, value=color_by, description="colour"
         )

@@ -9,7 +9,7 @@ import traitlets
 
 from musicsearch.search_view import hit_card_html, message_html, run_search
 
-from ._common import guarded, message_area
+from ._common import guarded, message_area, query_input
 
 
 class SearchBox(ipw.VBox):
@@ -38,12 +38,7 @@ class SearchBox(ipw.VBox):
     ):
         self.index = index
         self.notation = notation
-        self.input = ipw.Text(
-            placeholder="a lively jig in D major — or ABC such as K:D |:dfa afd|gfe dcB|",
-            continuous_update=False,
-            layout=ipw.Layout(width="60%"),
-        )
-        self.input.add_class("ms-query")
+        self.input = query_input("a lively jig in D major — or ABC such as K:D |:dfa afd|gfe dcB|", "ms-query")
         self.mode_toggle = ipw.ToggleButtons(
             options=["content", "hybrid"],
             value=mode,

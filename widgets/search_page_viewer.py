@@ -9,7 +9,7 @@ import traitlets
 
 from musicsearch.panel_views import timings_html
 
-from ._common import guarded, message_area
+from ._common import guarded, message_area, query_input
 
 
 class SearchPageViewer(ipw.VBox):
@@ -31,10 +31,7 @@ class SearchPageViewer(ipw.VBox):
 
     def __init__(self, first_stage: Any, backend: Any = None, **page_options: Any):
         self.first_stage, self.backend, self.page_options = first_stage, backend, {"k": 5, **page_options}
-        self.input = ipw.Text(
-            placeholder="a slow air in a minor key", continuous_update=False, layout=ipw.Layout(width="60%")
-        )
-        self.input.add_class("ms-page-query")
+        self.input = query_input("a slow air in a minor key", "ms-page-query")
         self.button = ipw.Button(description="Search", icon="search")
         self.status = message_area()
         self.timings = ipw.HTML("")
