@@ -6,6 +6,7 @@ Examples::
     musicsearch search "a slow air in a minor key" -k 5
     musicsearch search "tunes by O'Carolan" --mode hybrid --json
     musicsearch search --queries queries.jsonl --output hits.jsonl
+    musicsearch search --like my_tune.abc -k 5          # query by example
     musicsearch classify tunes.abc --labels "jig,reel,hornpipe"
 
 A query file holds one query per line, as plain text or as a JSON object ``{"q": "...", "k": 5}``
@@ -104,6 +105,8 @@ def register(subparsers: Any) -> None:
     search = subparsers.add_parser("search", help="find tunes for a text query (or a file of queries)")
     search.add_argument("query", nargs="?", help="the query text, e.g. 'a slow air in a minor key'")
     search.add_argument("--queries", help="file of queries, one per line (text or JSONL with a 'q' field); - = stdin")
+    search.add_argument("--like", type=Path, default=None, metavar="SCORE",
+                        help="query by example: tunes similar to this score file (.abc, .xml, .mxl, .krn, .mid)")
     search.add_argument("--index", type=Path, default=None, help="index folder (default: the default index)")
     search.add_argument("--model", type=Path, default=None, help="model folder (default: the index's model)")
     search.add_argument("-k", "--k", type=int, default=10, help="number of hits (default 10)")
@@ -153,13 +156,21 @@ def _load_index(args: argparse.Namespace) -> Any:
 
 
 def run_search(args: argparse.Namespace) -> int:
-    if (args.query is None) == (args.queries is None):
-        raise QueryError("give either a QUERY or --queries FILE (not both, not neither).")
-    if args.query is not None:
+    given = [name for name, value in (("QUERY", args.query), ("--queries", args.queries), ("--like", args.like))
+             if value is not None]
+    if len(given) != 1:
+        raise QueryError("give one of QUERY, --queries FILE or --like SCORE" + (f" (got {', '.join(given)})." if given
+                                                                                else "."))
+    if args.like is not None and not args.like.is_file():
+        raise QueryError(f"--like {args.like}: no such file; give an ABC, MusicXML, kern or MIDI file.")
+    if args.queries is None:
         index = _load_index(args)
-        hits = index.search(args.query, args.k, mode=args.mode)
+        if args.like is not None:
+            query, hits = str(args.like), index.search_music(args.like, args.k)
+        else:
+            query, hits = args.query, index.search(args.query, args.k, mode=args.mode)
         if args.json:
-            print(json.dumps({"q": args.query, "hits": [hit.to_dict(abc=args.abc) for hit in hits]}, ensure_ascii=False))
+            print(json.dumps({"q": query, "hits": [hit.to_dict(abc=args.abc) for hit in hits]}, ensure_ascii=False))
         else:
             _print_table(hits)
         return 0

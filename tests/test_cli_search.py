@@ -90,13 +90,25 @@ def test_batch_to_stdout_exits_zero_when_all_lines_are_good(workspace, tmp_path,
 @pytest.mark.parametrize("argv, message", [
     (["search", "   "], "empty"),
     (["search", "a jig", "-k", "0"], "k must"),
-    (["search", "a jig", "--queries", "q.txt"], "either a QUERY or --queries"),
-    (["search"], "either a QUERY or --queries"),
+    (["search", "a jig", "--queries", "q.txt"], "one of QUERY, --queries FILE or --like SCORE (got QUERY, --queries)"),
+    (["search"], "one of QUERY, --queries FILE or --like SCORE."),
+    (["search", "--like", "no-such-tune.abc"], "no such file"),
     (["search", "--queries", "does-not-exist.txt"], "does not exist"),
 ])
 def test_bad_search_requests_exit_2_with_a_message(workspace, capsys, argv, message):
     code, _, err = _run(capsys, *argv, "--index", workspace / "index")
     assert code == 2 and message in err
+
+
+def test_query_by_example_file(workspace, tmp_path, capsys):
+    tune = make_records()[3]
+    score = tmp_path / "mine.abc"
+    score.write_text(f"X:1\nT:My copy\n{tune.abc}\n")
+    code, out, _ = _run(capsys, "search", "--like", score, "--index", workspace / "index", "-k", 3, "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["q"] == str(score) and len(payload["hits"]) == 3
+    # the identical tune in the index is not a "similar" tune: search_music leaves the query itself out
+    assert tune.id not in [hit["id"] for hit in payload["hits"]]
 
 
 def test_missing_index_and_foreign_model(workspace, tmp_path, capsys):
