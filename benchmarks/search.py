@@ -233,6 +233,13 @@ def main() -> None:
     from musicsearch.artifacts import write_json
 
     out = Path(__file__).parent / "results" / ("search-quick.json" if args.quick else "search.json")
+    if out.is_file():  # a part skipped in this run keeps its figures from the previous run
+        import json
+
+        previous = json.loads(out.read_text())
+        for part in ("corpus", "synthetic"):
+            if part not in results and part in previous:
+                results[part] = previous[part]
     write_json(out, results)
     print(f"written to {out}")
 

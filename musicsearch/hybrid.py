@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ann
+from . import ann, features
 from .keywords import KeywordIndex
 
 CANDIDATES = 200  # per signal; the union is rescored exactly
@@ -43,21 +43,46 @@ class FusionWeights:
 
     The defaults were tuned on a dev split of held-out-tune queries (titles, composers, tune types,
     captions) with the default model, over the grid {0, 0.25, 0.5, 1, 2}³ with content fixed at 1
-    (``benchmarks/search.py``, ``tune_fusion_weights``); on the other half they give nDCG@10 0.879 against
-    0.044 for content only. The exact-title signal gets 0 because BM25 over the metadata already finds
-    titles; keep it for corpora whose titles are not in the keyword text.
+    (``benchmarks/search.py``, ``tune_fusion_weights``); on the other half they give nDCG@10 0.892 against
+    0.044 for content only. BM25 over the English metadata tags (:func:`metadata_tags`) carries the
+    metadata; the metadata-sentence embedding adds nothing on top with the quick model, so it gets 0 —
+    raise it for a text encoder fine-tuned on your metadata, or for paraphrased queries.
     """
 
     content: float = 1.0  # music embedding vs query: the only signal that knows the notes
-    metadata: float = 2.0  # metadata sentence embedding vs query: paraphrases of type/origin/composer
-    keyword: float = 2.0  # BM25 over metadata words: exact names the encoder never learnt
-    title: float = 0.0  # query is (mostly) an exact title of the tune
+    metadata: float = 0.0  # metadata sentence embedding vs query: paraphrases of type/origin/composer
+    keyword: float = 2.0  # BM25 over metadata words and English tags: exact names the encoder never learnt
+    title: float = 0.25  # query is (mostly) an exact title of the tune
 
     def as_array(self) -> np.ndarray:
         return np.array([self.content, self.metadata, self.keyword, self.title], dtype=np.float32)
 
 
 SIGNALS = ("content", "metadata", "keyword", "title")
+
+
+# Caption parts about the notes or the title (already first) rather than the metadata a person names.
+_NOTE_PARTS = ("titled ", "with ", "as ", "for ", "similar to ")
+
+
+def metadata_tags(record: Any) -> list[str]:
+    """English metadata phrases of a tune: type, key, meter, origin, collection, composer.
+
+    They come from the record's caption parts (normalised at corpus build: Essen's "Kinder - Lied" is
+    "a children's song"), plus the country of origin, so "a German folk song" meets "from Germany".
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> metadata_tags(SimpleNamespace(collection="essenFolksong", metadata={"origin": "Europa, Deutschland"},
+        ...     caption_parts=["a love song", "in G major", "with a narrow range, within an octave"]))
+        ['a love song', 'in G major', 'from Germany']
+    """
+    metadata = getattr(record, "metadata", {}) or {}
+    parts = [part for part in (getattr(record, "caption_parts", None) or []) if not part.startswith(_NOTE_PARTS)]
+    country = features.origin_country(metadata, getattr(record, "collection", "") or "")
+    if country and not any(country in part for part in parts):
+        parts.append(f"from {country}")
+    return parts
 
 
 def metadata_text(record: Any) -> str:
@@ -68,9 +93,16 @@ def metadata_text(record: Any) -> str:
         >>> metadata_text(SimpleNamespace(collection="ryansMammoth", metadata={"title": "The Kesh",
         ...     "rhythm": "jig", "composer": "Trad."}))
         'The Kesh, a jig by Trad., from the ryansMammoth collection'
+        >>> metadata_text(SimpleNamespace(collection="oneills1850", metadata={"title": "The Kesh"},
+        ...     caption_parts=["a jig", "in G major", "from Ireland", 'titled "The Kesh"']))
+        'The Kesh: a jig, in G major, from Ireland'
     """
     metadata = getattr(record, "metadata", {}) or {}
-    parts = [metadata.get("title") or "an untitled tune"]
+    title = metadata.get("title") or "an untitled tune"
+    if getattr(record, "caption_parts", None):
+        return f"{title}: " + ", ".join(metadata_tags(record))
+    # Records without caption parts (built by hand): the raw fields.
+    parts = [title]
     if metadata.get("rhythm"):
         parts.append(f", a {metadata['rhythm']}")
     if metadata.get("composer"):
@@ -83,10 +115,11 @@ def metadata_text(record: Any) -> str:
 
 
 def keyword_fields(record: Any) -> dict[str, str]:
-    """Fields the keyword index reads: the metadata a person names in a query."""
+    """Fields the keyword index reads: the metadata a person names in a query, raw and in English."""
     metadata = getattr(record, "metadata", {}) or {}
     fields = {name: metadata.get(name, "") for name in ("title", "composer", "rhythm", "origin", "book")}
     fields["collection"] = getattr(record, "collection", "")
+    fields["tags"] = " ".join(metadata_tags(record))
     return fields
 
 

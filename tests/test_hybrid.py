@@ -143,3 +143,17 @@ def test_hybrid_k_beyond_the_candidate_pool_returns_k_hits(records):
     index = ms.SearchIndex.from_embeddings(FakeModel().encode_music(many), many, model=FakeModel(),
                                            metadata_vectors=FakeModel().encode_text([ms.metadata_text(r) for r in many]))
     assert len(index.search("a jig", k=260, mode="hybrid")) == 260
+
+
+def test_metadata_text_and_keywords_use_english_tags(small_corpus):
+    from musicsearch.hybrid import keyword_fields, metadata_tags
+
+    german = [r for r in small_corpus if r.collection == "essenFolksong" and r.origin == "Germany"
+              and r.tune_type and "Lied" in r.metadata.get("rhythm", "")]
+    assert german, "the small corpus should hold Essen songs from Germany with a German genre"
+    record = german[0]
+    text = ms.metadata_text(record)
+    assert text.startswith(record.title) and "from Germany" in text and record.tune_type in text
+    assert "Lied" not in text and "with a" not in text  # normalised genre; no note features
+    assert "Germany" in keyword_fields(record)["tags"] and record.tune_type in keyword_fields(record)["tags"]
+    assert metadata_tags(record) == [part for part in metadata_tags(record) if not part.startswith("titled")]
