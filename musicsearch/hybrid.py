@@ -119,7 +119,11 @@ def keyword_fields(record: Any) -> dict[str, str]:
     metadata = getattr(record, "metadata", {}) or {}
     fields = {name: metadata.get(name, "") for name in ("title", "composer", "rhythm", "origin", "book")}
     fields["collection"] = getattr(record, "collection", "")
-    fields["tags"] = " ".join(metadata_tags(record))
+    # The words people use for the country too: "an Irish tune" must meet "from Ireland".
+    from .rewrite import ORIGINS
+
+    country = features.origin_country(metadata, getattr(record, "collection", "") or "")
+    fields["tags"] = " ".join(metadata_tags(record) + list(ORIGINS.get(country or "", ())))
     return fields
 
 

@@ -156,4 +156,5 @@ def test_metadata_text_and_keywords_use_english_tags(small_corpus):
     assert text.startswith(record.title) and "from Germany" in text and record.tune_type in text
     assert "Lied" not in text and "with a" not in text  # normalised genre; no note features
     assert "Germany" in keyword_fields(record)["tags"] and record.tune_type in keyword_fields(record)["tags"]
+    assert "german" in keyword_fields(record)["tags"].split()  # the adjective a query uses
     assert metadata_tags(record) == [part for part in metadata_tags(record) if not part.startswith("titled")]
