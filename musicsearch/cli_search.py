@@ -4,7 +4,8 @@ Examples::
 
     musicsearch index --model ~/.cache/musicsearch/models/default --out /tmp/idx --kind hnsw
     musicsearch search "a slow air in a minor key" -k 5
-    musicsearch search "tunes by O'Carolan" --mode hybrid --json
+    musicsearch search "tunes by O'Carolan" --json
+    musicsearch search "a slow air" --mode content      # the music embeddings alone
     musicsearch search --queries queries.jsonl --output hits.jsonl
     musicsearch search --like my_tune.abc -k 5          # query by example
     musicsearch classify tunes.abc --labels "jig,reel,hornpipe"
@@ -110,8 +111,9 @@ def register(subparsers: Any) -> None:
     search.add_argument("--index", type=Path, default=None, help="index folder (default: the default index)")
     search.add_argument("--model", type=Path, default=None, help="model folder (default: the index's model)")
     search.add_argument("-k", "--k", type=int, default=10, help="number of hits (default 10)")
-    search.add_argument("--mode", choices=("content", "hybrid"), default="content",
-                        help="content: music embeddings only; hybrid: fused with titles, composers and types")
+    search.add_argument("--mode", choices=("content", "hybrid"), default="hybrid",
+                        help="hybrid (default): music embeddings fused with titles, composers, types and tags; "
+                             "content: music embeddings only")
     search.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     search.add_argument("--abc", action="store_true", help="include each hit's ABC in JSON output")
     search.add_argument("--output", type=Path, default=None, help="write JSONL results here (batch mode)")

@@ -48,3 +48,14 @@ def test_audio_preview_is_an_html_player():
 def test_unreadable_abc_raises_abc_error(bad):
     with pytest.raises(ABCError):
         ms.abc_to_midi(bad)
+
+
+def test_real_tunes_with_unbalanced_repeats_still_play(small_corpus):
+    # music21's repeat expander refuses these two Ryan's Mammoth tunes; they are played without repeats.
+    from musicsearch.audio import abc_to_midi, midi_notes
+
+    wanted = {"ryansMammoth/AbithaMugginsFavoriteReel.abc#1", "ryansMammoth/BossJig.abc#1"}
+    tunes = [record for record in small_corpus if record.id in wanted]
+    assert len(tunes) == 2
+    for tune in tunes:
+        assert len(midi_notes(abc_to_midi(tune.abc))) > 20

@@ -18,7 +18,8 @@ class SearchBox(ipw.VBox):
     Args:
         index: a :class:`musicsearch.SearchIndex`.
         k: hits shown.
-        mode: ``"content"`` or ``"hybrid"`` (text queries only).
+        mode: ``"hybrid"`` (default: music content fused with titles, types and tags) or ``"content"``
+            (the music embeddings alone); text queries only.
         notation: engrave each hit with verovio (turn off for very fast previews).
 
     Example:
@@ -28,21 +29,21 @@ class SearchBox(ipw.VBox):
     """
 
     query = traitlets.Unicode("")
-    mode = traitlets.Enum(("content", "hybrid"), default_value="content")
+    mode = traitlets.Enum(("content", "hybrid"), default_value="hybrid")
     k = traitlets.Int(5)
     hits = traitlets.List()  # the last hits (musicsearch.Hit)
     query_kind = traitlets.Unicode("")  # "text" or "abc" after a search
 
     def __init__(
-        self, index: Any, *, k: int = 5, mode: str = "content", notation: bool = True, **kwargs: Any
+        self, index: Any, *, k: int = 5, mode: str = "hybrid", notation: bool = True, **kwargs: Any
     ):
         self.index = index
         self.notation = notation
         self.input = query_input("a lively jig in D major — or ABC such as K:D |:dfa afd|gfe dcB|", "ms-query")
         self.mode_toggle = ipw.ToggleButtons(
-            options=["content", "hybrid"],
+            options=["hybrid", "content"],
             value=mode,
-            tooltips=["music embeddings only", "fused with titles and metadata"],
+            tooltips=["fused with titles, types and metadata", "music embeddings only"],
         )
         self.button = ipw.Button(description="Search", icon="search")
         self.button.add_class("ms-search-button")
