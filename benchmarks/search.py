@@ -95,11 +95,13 @@ def corpus_figures(args: argparse.Namespace) -> dict:
     hybrid_queries, encode_queries = pool[20 + args.queries:20 + 2 * args.queries], pool[20 + 2 * args.queries:]
     for query in warmup:
         index.search(query, k=10, mode="hybrid")
+    # Encoding is timed before anything else sees these queries: a second pass would be a text-cache hit.
+    encode_only = percentiles(timed(lambda q: model.encode_text([q]), encode_queries))
     vectors = model.encode_text(encode_queries)
     latency = {
         "content_end_to_end": percentiles(timed(lambda q: index.search(q, k=10), queries)),
         "hybrid_end_to_end": percentiles(timed(lambda q: index.search(q, k=10, mode="hybrid"), hybrid_queries)),
-        "encode_only": percentiles(timed(lambda q: model.encode_text([q]), encode_queries)),
+        "encode_only": encode_only,
         "search_only_flat": percentiles(timed(lambda v: index.search_vectors(v[None, :], k=10), vectors)),
         "content_cached_text": percentiles(timed(lambda q: index.search(q, k=10), queries)),
     }

@@ -127,9 +127,14 @@ def main() -> int:
     elif (default / "config.json").is_file():
         training = read_json(default / "config.json").get("training", {})
         results["quick_preset"] = {"wall_s": training.get("wall_time_s"), "source": str(default / "config.json"),
+                                   "peak_memory_mb": training.get("peak_memory_mb"),
                                    "final_eval": training.get("final_eval")}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    results["peak_memory_mb"] = {"value": peak, "target": 4096}
+    # The target is about training the quick preset: its own peak when known, else this process's.
+    quick_peak = results.get("quick_preset", {}).get("peak_memory_mb")
+    results["peak_memory_mb"] = {"value": quick_peak or peak, "target": 4096,
+                                 "measured": "quick preset training" if quick_peak else "this benchmark process",
+                                 "benchmark_process": peak}
 
     print(f"{'measure':34}{'value':>12}{'baseline':>12}{'ratio':>8}")
     rows = [("training tunes/s", results["training_tunes_per_s"], "gather", "one_hot_baseline"),
@@ -137,7 +142,8 @@ def main() -> int:
             ("text encoding texts/s", results["text_encoding_texts_per_s"], "cached", "uncached_baseline")]
     for name, values, key, base in rows:
         print(f"{name:34}{values[key]:12.1f}{values[base]:12.1f}{values['ratio']:8.1f}")
-    print(f"{'peak memory MB':34}{peak:12.0f}")
+    memory = results["peak_memory_mb"]
+    print(f"{'peak memory MB (' + memory['measured'] + ')':34}{memory['value']:12.0f}")
     if "quick_preset" in results and results["quick_preset"].get("wall_s"):
         print(f"{'quick preset wall time s':34}{results['quick_preset']['wall_s']:12.0f}")
     out = Path(__file__).parent / "results" / "train.json"

@@ -45,7 +45,7 @@ _EXPORTS: dict[str, str] = {
     "plot_corpus_overview": "corpus_plots",
     # model and training (issue 3)
     "MusicTextModel": "model", "load_model": "model", "ModelConfig": "model_config", "PRESETS": "model_config",
-    "get_config": "model_config", "train": "training", "TrainingHistory": "training_history",
+    "get_config": "model_config", "train": "training", "save_trained_model": "training", "TrainingHistory": "training_history",
     "plot_history": "training_plots", "LivePlot": "training_plots",
     "evaluate_retrieval": "evaluate", "format_report": "evaluate", "CATEGORY_QUERIES": "evaluate",
     "compare_training_modes": "experiments", "clip_loss": "losses", "corrupt_patches": "masked_music",

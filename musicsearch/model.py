@@ -34,6 +34,7 @@ from .model_config import MINILM, ModelConfig, get_config
 from .music_encoder import MusicEncoder
 from .patches import abc_to_patches
 from .text_encoder import TextEncoder, check_texts
+from .torch_modes import evaluation_mode
 
 MODEL_KIND = "music-text-model"
 
@@ -196,9 +197,7 @@ class MusicTextModel(nn.Module):
         patch_list = patchify(items, self.config.max_patches)
         output = np.zeros((len(patch_list), self.dim), dtype=np.float32)
         order = np.argsort([len(patches) for patches in patch_list], kind="stable")
-        was_training = self.training
-        self.eval()
-        with torch.inference_mode():
+        with evaluation_mode(self), torch.inference_mode():
             for start in tqdm(range(0, len(order), batch_size), desc="encoding music", disable=not progress,
                               leave=False):
                 rows = order[start:start + batch_size]
@@ -207,7 +206,6 @@ class MusicTextModel(nn.Module):
                 if normalize:
                     embedded = F.normalize(embedded, dim=-1)
                 output[rows] = embedded.float().cpu().numpy()
-        self.train(was_training)
         return output
 
     # ------------------------------------------------------------------ saving and loading

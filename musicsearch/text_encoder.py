@@ -24,6 +24,7 @@ from torch import nn
 
 from .errors import QueryError
 from .model_config import MINILM, ModelConfig
+from .torch_modes import evaluation_mode
 
 
 def minilm_path() -> str:
@@ -189,10 +190,8 @@ class TextEncoder(nn.Module):
                     vectors[text] = hit
         todo = sorted({text for text in texts if text not in vectors}, key=len)
         device = next(self.backbone.parameters()).device
-        was_training = self.training
-        self.eval()
         truncated: list[str] = []
-        with torch.inference_mode():
+        with evaluation_mode(self), torch.inference_mode():
             for start in tqdm(range(0, len(todo), batch_size), desc="embedding texts", disable=not progress,
                               leave=False):
                 chunk = todo[start:start + batch_size]
@@ -202,7 +201,6 @@ class TextEncoder(nn.Module):
                 vectors.update(zip(chunk, array))
                 if cache is not None:
                     cache.put(chunk, array)
-        self.train(was_training)
         if truncated:
             _warn_truncated(len(truncated), truncated[0], self.max_length)  # once per call, not per batch
         if cache is not None:

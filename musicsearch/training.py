@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,32 @@ def _schedule(total: int, warmup: int):
 def _weights_to_save(module: _TrainingModule) -> dict[str, torch.Tensor]:
     frozen = module.model.text_encoder.frozen
     return {k: v for k, v in module.state_dict().items() if not (frozen and k.startswith("model.text_encoder."))}
+
+
+def save_trained_model(model: MusicTextModel, history: TrainingHistory, out: str | os.PathLike) -> Path:
+    """Save a model with its run's facts (preset, corpus, training summary) and ``history.json`` beside it.
+
+    Example:
+        >>> model, history = train("tiny", corpus, max_steps=2)  # doctest: +SKIP
+        >>> save_trained_model(model, history, "models/tiny")  # doctest: +SKIP
+    """
+    from .artifacts import write_json
+
+    directory = model.save_pretrained(out, preset=model.config.preset, corpus=history.info.get("corpus"),
+                                      corpus_fingerprint=history.info.get("corpus_fingerprint"),
+                                      training=history.summary())
+    write_json(Path(out) / "history.json", history.to_dict())
+    return Path(directory)
+
+
+def _peak_memory_mb() -> float | None:
+    """The process's peak resident memory so far (it includes whatever ran before training), or None."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 def train(config_or_preset: ModelConfig | str = "quick", corpus=None, *, out: str | os.PathLike | None = None,
@@ -193,7 +220,11 @@ def train(config_or_preset: ModelConfig | str = "quick", corpus=None, *, out: st
         pretrain_rng = CollectionSampler(data.collections, power=config.sampling_power,
                                          ratios=config.collection_ratios, seed=config.seed + 7)
         history.pretrain = pretrain_masked_music(
-            model.music_encoder, lambda _: [t.to(device) for t in batch_of(pretrain_rng.batch(config.batch_size))],
+            # Length-sorted batches as in the contrastive stage: random batches pad to the longest tune and
+            # cost about twice as much per step for the same number of real patches.
+            model.music_encoder,
+            lambda _: [t.to(device) for t in batch_of(pretrain_rng.length_batch(config.batch_size, lengths,
+                                                                                 config.length_buckets))],
             steps=config.mlm_pretrain_steps, learning_rate=config.learning_rate, ratio=config.mask_ratio,
             decoder_width=config.decoder_size, seed=config.seed, progress=progress)
     if accelerator:
@@ -260,8 +291,9 @@ def train(config_or_preset: ModelConfig | str = "quick", corpus=None, *, out: st
         if config.eval_every and step % config.eval_every == 0 and step < total:
             evaluate_now()
             module.train()
-        if checkpoint is not None and rank == 0 and config.checkpoint_every and (
-                step % config.checkpoint_every == 0 or step == total):
+        # No checkpoint at the last step: the finished model is saved below and the checkpoint removed.
+        if checkpoint is not None and rank == 0 and config.checkpoint_every and step < total and (
+                step % config.checkpoint_every == 0):
             save_checkpoint(checkpoint, weights=_weights_to_save(module if not accelerator else
                                                                  accelerator.unwrap_model(module)),
                             optimizer=optimizer, scheduler=scheduler, step=step, py_rng=py_rng,
@@ -273,11 +305,14 @@ def train(config_or_preset: ModelConfig | str = "quick", corpus=None, *, out: st
     if eval_records and (not history.evals or history.evals[-1]["step"] != step):
         evaluate_now()
     history.info["wall_time_s"] = round(time.perf_counter() - started, 2)
+    peak = _peak_memory_mb()
+    if peak is not None:
+        history.info["peak_memory_mb"] = peak
     if out is not None and rank == 0:
-        from .artifacts import write_json
+        save_trained_model(model, history, out)
+        if checkpoint is not None and checkpoint.is_dir():
+            # Only an interrupted run needs it; a finished one would carry ~3x the model's size for nothing.
+            import shutil
 
-        model.save_pretrained(out, preset=config.preset, corpus=history.info.get("corpus"),
-                              corpus_fingerprint=history.info.get("corpus_fingerprint"),
-                              training=history.summary())
-        write_json(Path(out) / "history.json", history.to_dict())
+            shutil.rmtree(checkpoint, ignore_errors=True)
     return model, history

@@ -33,11 +33,32 @@ def test_train_returns_model_and_history_and_is_deterministic():
     assert len(history.steps) == 6 and history.evals and history.evals[-1]["step"] == 6
     assert {"loss", "lr", "tunes_per_s", "logit_scale"} <= set(history.steps[0])
     assert history.info["heldout_tunes"] == len(corpus.split(0.1, 0)[1])
+    assert history.info["peak_memory_mb"] > 10  # the process's peak resident memory, recorded for the figures
     again, _ = train("tiny", corpus, progress=False, **STEPS)
     np.testing.assert_array_equal(_weights(model), _weights(again))
     assert model.fingerprint == again.fingerprint
     other, _ = train("tiny", corpus, progress=False, seed=1, **STEPS)
     assert other.fingerprint != model.fingerprint
+
+
+def test_masked_music_pretraining_stage_runs_first_on_length_sorted_batches(monkeypatch):
+    corpus = tiny_corpus()
+    drawn = []
+    original = CollectionSampler.length_batch
+
+    def spy(self, size, lengths, pool=4):
+        batch = original(self, size, lengths, pool)
+        drawn.append([lengths[index] for index in batch])
+        return batch
+
+    monkeypatch.setattr(CollectionSampler, "length_batch", spy)
+    model, history = train("tiny", corpus, progress=False, mlm_pretrain_steps=3, length_buckets=4, **STEPS)
+    assert [entry["step"] for entry in history.pretrain] == [0, 1, 2]
+    assert all(np.isfinite(entry["mlm_loss"]) for entry in history.pretrain)
+    # The 3 pretraining batches and the 6 contrastive ones all come from the length-sorted sampler.
+    assert len(drawn) == 9
+    plain, _ = train("tiny", corpus, progress=False, **STEPS)
+    assert model.fingerprint != plain.fingerprint
 
 
 def test_training_never_sees_held_out_tunes(monkeypatch):
@@ -81,11 +102,14 @@ def test_resume_from_checkpoint_matches_uninterrupted_run(tmp_path):
     finally:
         checkpoint_module.save_checkpoint = original
     assert train_module  # the loop imports save_checkpoint from the module at call time
+    assert (tmp_path / "cut" / "checkpoint").is_dir() and not (tmp_path / "full" / "checkpoint").exists()
+    with pytest.raises(ArtifactError, match="another config"):
+        train("tiny", corpus, out=tmp_path / "cut", progress=False, **{**settings, "learning_rate": 0.1})
     resumed, history = train("tiny", corpus, out=tmp_path / "cut", progress=False, **settings)
     assert len(history.steps) == 6
     np.testing.assert_allclose(_weights(resumed), _weights(full), atol=1e-6)
-    with pytest.raises(ArtifactError, match="another config"):
-        train("tiny", corpus, out=tmp_path / "cut", progress=False, **{**settings, "learning_rate": 0.1})
+    # A finished run keeps the model only; its checkpoint is gone.
+    assert not (tmp_path / "cut" / "checkpoint").exists() and (tmp_path / "cut" / "model.safetensors").is_file()
 
 
 def test_saved_model_and_history_files(tmp_path):
