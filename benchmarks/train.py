@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see musicsearch/train.py
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see musicsearch/__init__.py
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
@@ -32,6 +31,7 @@ from torch import nn  # noqa: E402
 
 import musicsearch as ms  # noqa: E402
 from musicsearch.artifacts import read_json, write_json  # noqa: E402
+from musicsearch.training import peak_memory_mb  # noqa: E402
 
 
 class _OneHotLinear(nn.Module):
@@ -129,7 +129,7 @@ def main() -> int:
         results["quick_preset"] = {"wall_s": training.get("wall_time_s"), "source": str(default / "config.json"),
                                    "peak_memory_mb": training.get("peak_memory_mb"),
                                    "final_eval": training.get("final_eval")}
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak = peak_memory_mb()
     # The target is about training the quick preset: its own peak when known, else this process's.
     quick_peak = results.get("quick_preset", {}).get("peak_memory_mb")
     results["peak_memory_mb"] = {"value": quick_peak or peak, "target": 4096,

@@ -8,7 +8,7 @@ Every variant trains the quick preset on the same corpus and seed, and is evalua
 tunes (caption retrieval MRR / Hit@k, category nDCG@10), so rows differ only by the variant's settings.
 Variants: the four of ``musicsearch.experiments.VARIANTS`` (masked music as an auxiliary loss) plus
 ``frozen + masked-music pretraining`` (the music encoder first learns to reconstruct masked patches alone,
-300 steps as in the quick preset; ``--pretrain-steps 100,300`` compares step counts).
+300 steps by default; ``--pretrain-steps 100,300`` compares step counts).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def _pretraining_variants(steps: list[int]) -> dict[str, dict]:
-    """``frozen + masked-music pretraining`` (300 steps, the quick preset's) or one per step count."""
+    """One frozen-text variant per pretraining step count (300 keeps its historical name)."""
     def name(count: int) -> str:
         return "frozen + masked-music pretraining" if count == 300 else f"frozen + {count} masked-music pretraining steps"
 

@@ -105,10 +105,10 @@ def save_trained_model(model: MusicTextModel, history: TrainingHistory, out: str
                                       corpus_fingerprint=history.info.get("corpus_fingerprint"),
                                       training=history.summary())
     write_json(Path(out) / "history.json", history.to_dict())
-    return Path(directory)
+    return directory
 
 
-def _peak_memory_mb() -> float | None:
+def peak_memory_mb() -> float | None:
     """The process's peak resident memory so far (it includes whatever ran before training), or None."""
     try:
         import resource
@@ -305,7 +305,7 @@ def train(config_or_preset: ModelConfig | str = "quick", corpus=None, *, out: st
     if eval_records and (not history.evals or history.evals[-1]["step"] != step):
         evaluate_now()
     history.info["wall_time_s"] = round(time.perf_counter() - started, 2)
-    peak = _peak_memory_mb()
+    peak = peak_memory_mb()
     if peak is not None:
         history.info["peak_memory_mb"] = peak
     if out is not None and rank == 0:
