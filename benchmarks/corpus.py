@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -58,7 +57,6 @@ def main() -> None:
     for name, value in results.items():
         print(f"{name:>32}: {value}")
     out = Path(__file__).parent / "results" / "corpus.json"
-    sys.path.insert(0, str(Path(__file__).parent.parent))
     from musicsearch.artifacts import write_json
 
     write_json(out, results)

@@ -3,7 +3,7 @@
 Usage: python benchmarks/llm.py [--quick] [--model DIR | --index DIR | --keyword] [--threads N]
 (writes benchmarks/results/llm.json, or llm-quick.json with --quick).
 
-Queries are the project's own dev queries (``musicsearch.evaluate.CATEGORY_QUERIES``: "a reel", "a slow air
+Queries are the project's own dev queries (``musicsearch.evaluation.retrieval.CATEGORY_QUERIES``: "a reel", "a slow air
 in a minor key", ...), relevance from the tunes' metadata exactly as the model evaluation defines it
 (``evaluate.matches``), over held-out tunes when a joint-space model is used. The first stage is that model's
 index when one is given or ``make model`` built the default one; otherwise BM25 over metadata (no model),
@@ -28,13 +28,10 @@ import argparse
 import inspect
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 K = 10
 CANDIDATES = 20
@@ -63,7 +60,7 @@ def first_stage(args: argparse.Namespace):
         index = ms.load_index(args.index)
         return index, list(index.records), f"joint-space index {args.index or default_index_dir()}"
     if args.model:
-        from musicsearch.index import SearchIndex
+        from musicsearch.search.index import SearchIndex
 
         model = ms.load_model(args.model)
         heldout = list(corpus.split(model.config.holdout, model.config.split_seed)[1])
@@ -76,7 +73,7 @@ def first_stage(args: argparse.Namespace):
 
 
 def dev_queries(records: list) -> list[tuple[str, set[str]]]:
-    from musicsearch.evaluate import CATEGORY_QUERIES, MIN_RELEVANT, matches
+    from musicsearch.evaluation.retrieval import CATEGORY_QUERIES, MIN_RELEVANT, matches
 
     queries = []
     for query, conditions in CATEGORY_QUERIES:
@@ -106,7 +103,7 @@ def interpolated(scores: list[float], hits: list, weight: float) -> list[int]:
 
 def load_times(threads: int | None) -> tuple[dict, object]:
     import musicsearch as ms
-    from musicsearch.llm_models import _cache_key, default_gguf_path
+    from musicsearch.llm.backends.weights import _cache_key, default_gguf_path
     from musicsearch.paths import cache_dir
 
     cached = (cache_dir() / "llm" / _cache_key(default_gguf_path()) / "model.safetensors").is_file()

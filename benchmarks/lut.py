@@ -96,7 +96,7 @@ def main() -> None:
     for name, target in targets.items():
         print(f"{'MET ' if target['met'] else 'MISS'} {name}: {target.get('measured', target.get('best_variant_within_1_point'))}")
     from musicsearch.artifacts import write_json
-    from musicsearch.lut_kernels import int8_bag_available
+    from musicsearch.lut.kernels import int8_bag_available
 
     write_json(RESULTS / f"lut{suffix}.json", {
         "mode": "quick" if quick else "full", "threads": arguments.threads, "torch": torch.__version__,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -40,13 +39,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--captions", type=int, default=1000, help="caption points placed next to the tunes")
     arguments = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).parent.parent))
     import numpy as np
 
     import musicsearch as ms
-    from musicsearch import projection
     from musicsearch.artifacts import write_json
-    from musicsearch.maps import MapPoints
+    from musicsearch.viz import projection
+    from musicsearch.viz.maps import MapPoints
 
     records, vectors, rows, source = _embeddings(ms, arguments.captions)
     params = {"method": "umap", "dims": 2, "n_neighbors": 15, "min_dist": 0.1, "metric": "cosine", "seed": 0}

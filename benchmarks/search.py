@@ -17,14 +17,11 @@ import gc
 import itertools
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 TYPES = ["jig", "reel", "hornpipe", "slow air", "polka", "waltz", "march", "love song", "lullaby", "ballad",
          "strathspey", "drinking song", "chorale", "dance tune"]
@@ -59,8 +56,8 @@ def timed(function, items) -> list[float]:
 
 def corpus_figures(args: argparse.Namespace) -> dict:
     import musicsearch as ms
-    from musicsearch import ann, hybrid, search_eval
-
+    from musicsearch.evaluation import ann as search_eval
+    from musicsearch.search import ann, hybrid
     model = _model(args.model)
     corpus = ms.load_corpus("music21", progress=False)
     if args.quick:
@@ -125,8 +122,7 @@ def corpus_figures(args: argparse.Namespace) -> dict:
 
 def hybrid_figures(index, corpus, args: argparse.Namespace) -> dict:
     """Tune fusion weights on a dev half of held-out-tune queries, report nDCG@10 on the other half."""
-    from musicsearch import ann, hybrid
-
+    from musicsearch.search import ann, hybrid
     _, heldout = corpus.split(holdout=0.1, seed=0)
     order = np.random.default_rng(0).permutation(len(heldout))
     dev_records = [heldout[int(i)] for i in order[: len(order) // 2]]
@@ -152,8 +148,8 @@ def hybrid_figures(index, corpus, args: argparse.Namespace) -> dict:
 
 
 def synthetic_figures(args: argparse.Namespace, dim: int) -> dict:
-    from musicsearch import ann, search_eval
-
+    from musicsearch.evaluation import ann as search_eval
+    from musicsearch.search import ann
     count = 100_000 if args.quick else args.count
     query_count = 200 if args.quick else 500
     start = time.perf_counter()
@@ -198,11 +194,11 @@ def _model(path):
     if path == "tiny":  # an untrained tiny model: checks the script, not a figure to report
         import torch
 
-        from musicsearch.model import MusicTextModel
+        from musicsearch.models.model import MusicTextModel
 
         torch.manual_seed(0)
         return MusicTextModel("tiny")
-    from musicsearch.model import load_model
+    from musicsearch.models.model import load_model
 
     return load_model(path or ms.default_model_dir())
 

@@ -26,12 +26,12 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see musicsearch/__init__.py
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+import torch
+from torch import nn
 
-import musicsearch as ms  # noqa: E402
-from musicsearch.artifacts import read_json, write_json  # noqa: E402
-from musicsearch.training import peak_memory_mb  # noqa: E402
+import musicsearch as ms
+from musicsearch.artifacts import read_json, write_json
+from musicsearch.training.loop import peak_memory_mb
 
 
 class _OneHotLinear(nn.Module):
@@ -55,7 +55,7 @@ def _timed(function, repeats: int) -> float:
 
 
 def _train_steps(model, batches, steps: int) -> float:
-    from musicsearch.losses import clip_loss
+    from musicsearch.models.losses import clip_loss
 
     model.train()
     parameters = [p for p in model.parameters() if p.requires_grad]
@@ -85,7 +85,7 @@ def main() -> int:
     corpus = ms.load_corpus("music21", progress=False).sample(tunes, seed=0)
     config = ms.get_config("quick")
     model = ms.MusicTextModel(config)
-    from musicsearch.model import collate_patches, patchify
+    from musicsearch.models.model import collate_patches, patchify
 
     patch_list = sorted(patchify(corpus, config.max_patches), key=len)
     batches = [collate_patches(patch_list[i:i + config.batch_size]) for i in range(0, len(patch_list), config.batch_size)]

@@ -6,7 +6,7 @@ Usage: python benchmarks/training_modes.py [--epochs 2] [--variants NAME,NAME] [
 
 Every variant trains the quick preset on the same corpus and seed, and is evaluated on the same held-out
 tunes (caption retrieval MRR / Hit@k, category nDCG@10), so rows differ only by the variant's settings.
-Variants: the four of ``musicsearch.experiments.VARIANTS`` (masked music as an auxiliary loss) plus
+Variants: the four of ``musicsearch.studies.training_modes.VARIANTS`` (masked music as an auxiliary loss) plus
 ``frozen + masked-music pretraining`` (the music encoder first learns to reconstruct masked patches alone,
 300 steps by default; ``--pretrain-steps 100,300`` compares step counts).
 """
@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def _pretraining_variants(steps: list[int]) -> dict[str, dict]:
@@ -42,7 +39,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import musicsearch as ms
     from musicsearch.artifacts import write_json
-    from musicsearch.experiments import VARIANTS, compare_training_modes
+    from musicsearch.studies.training_modes import VARIANTS, compare_training_modes
 
     known = {**VARIANTS, **_pretraining_variants([int(count) for count in args.pretrain_steps.split(",")])}
     names = args.variants.split(",") if args.variants else list(known)

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> None:
@@ -26,7 +23,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="500 training and 300 test tunes per task")
     arguments = parser.parse_args()
     import musicsearch as ms
-    from musicsearch.zeroshot_eval import evaluate_zero_shot, format_zero_shot_results
+    from musicsearch.evaluation.zeroshot import evaluate_zero_shot, format_zero_shot_results
 
     model = ms.load_model(arguments.model)
     corpus = ms.load_corpus("music21", progress=False)

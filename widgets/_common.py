@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as ipw
 
 from musicsearch.errors import MusicSearchError
-from musicsearch.search_view import message_html
+from musicsearch.ui.search_view import message_html
 
 
 def query_input(placeholder: str, css_class: str) -> ipw.Text:

@@ -8,8 +8,8 @@ from typing import Any
 import ipywidgets as ipw
 import traitlets
 
-from musicsearch.map_plots import add_query_overlay, plot_map
-from musicsearch.maps import RECORD_FIELDS, query_overlay
+from musicsearch.viz.map_plots import add_query_overlay, plot_map
+from musicsearch.viz.maps import RECORD_FIELDS, query_overlay
 
 from ._common import guarded, message_area, query_input
 
@@ -25,7 +25,7 @@ def _figure_widget(figure: Any) -> Any:
 
 
 class EmbeddingMap(ipw.VBox):
-    """A plotly map of :class:`musicsearch.maps.MapPoints`; a query is a star with lines to its hits.
+    """A plotly map of :class:`musicsearch.viz.maps.MapPoints`; a query is a star with lines to its hits.
 
     Args:
         points: from :func:`musicsearch.map_points`.

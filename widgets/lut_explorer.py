@@ -9,8 +9,8 @@ from typing import Any
 import ipywidgets as ipw
 import traitlets
 
-from musicsearch.panel_views import load_lut_study, lut_variant
-from musicsearch.search_view import message_html
+from musicsearch.ui.panels import load_lut_study, lut_variant
+from musicsearch.ui.search_view import message_html
 
 from ._common import message_area
 
@@ -92,7 +92,7 @@ class LUTExplorer(ipw.VBox):
         # leaving figures open.
         from matplotlib.figure import Figure
 
-        from musicsearch.lut_plots import plot_pareto
+        from musicsearch.viz.lut_plots import plot_pareto
 
         subset = [r for r in self.rows if r["model"] == self.model_name]
         figure = Figure(figsize=(7, 4.2))

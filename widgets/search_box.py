@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as ipw
 import traitlets
 
-from musicsearch.search_view import hit_card_html, message_html, run_search
+from musicsearch.ui.search_view import hit_card_html, message_html, run_search
 
 from ._common import guarded, message_area, query_input
 
@@ -98,7 +98,7 @@ class SearchBox(ipw.VBox):
 
     @staticmethod
     def _play(abc: str, area: ipw.HTML) -> None:
-        from musicsearch.audio import audio_preview
+        from musicsearch.viz.audio import audio_preview
 
         # The player is HTML (<audio> with a WAV data URI) so it works in Voila and Colab without a kernel
         # output area, and a test can read it.

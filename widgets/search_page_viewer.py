@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as ipw
 import traitlets
 
-from musicsearch.panel_views import timings_html
+from musicsearch.ui.panels import timings_html
 
 from ._common import guarded, message_area, query_input
 
@@ -51,7 +51,7 @@ class SearchPageViewer(ipw.VBox):
 
     def run(self, query: str) -> Any:
         """Build and show the page; a bad query or a failing backend becomes a message."""
-        from musicsearch.serp import build_search_page
+        from musicsearch.llm.page import build_search_page
 
         page = guarded(
             self.status, lambda: build_search_page(query, self.first_stage, self.backend, **self.page_options)

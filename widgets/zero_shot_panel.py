@@ -9,7 +9,7 @@ import ipywidgets as ipw
 import numpy as np
 import traitlets
 
-from musicsearch.panel_views import parse_labels, parse_templates, summary_html, zero_shot_summary
+from musicsearch.ui.panels import parse_labels, parse_templates, summary_html, zero_shot_summary
 
 from ._common import guarded, message_area
 

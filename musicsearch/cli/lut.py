@@ -1,0 +1,95 @@
+"""``musicsearch lut bench | convert``: measure lookup-table layers, convert a trained model's music encoder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def _shapes(text: str) -> list[tuple[int, int]]:
+    """``"256x1024,768x3072"`` → ``[(256, 1024), (768, 3072)]``."""
+    try:
+        shapes = [tuple(int(side) for side in item.lower().split("x")) for item in text.split(",") if item.strip()]
+    except ValueError:
+        shapes = []
+    if not shapes or any(len(shape) != 2 or min(shape) < 1 for shape in shapes):
+        raise argparse.ArgumentTypeError(f"{text!r}: give shapes as IN x OUT pairs, e.g. 256x1024,768x3072")
+    return shapes
+
+
+def _integers(text: str) -> list[int]:
+    try:
+        values = [int(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give positive integers separated by commas, e.g. 1,8,64")
+    return values
+
+
+def _lut_bench(arguments: argparse.Namespace) -> int:
+    from ..lut.bench import bench_layers, format_layer_table
+
+    rows = bench_layers(arguments.shapes, arguments.batch_sizes, k=arguments.k, v=arguments.v,
+                        threads=arguments.threads, repeats=arguments.repeats, progress=not arguments.json)
+    print(json.dumps(rows, indent=2) if arguments.json else format_layer_table(rows))
+    return 0
+
+
+def _lut_convert(arguments: argparse.Namespace) -> int:
+    from ..data.corpus import load_corpus
+    from ..lut.bench import model_bytes
+    from ..lut.convert import convert_music_model, save_lut_model
+    from ..models.model import load_model
+
+    model = load_model(arguments.model)
+    collections = arguments.collections.split(",") if arguments.collections else None
+    limit = arguments.limit
+    if arguments.corpus == "music21" and collections is None and limit is None:
+        collections, limit = ["ryansMammoth", "essenFolksong"], 300  # a few thousand tunes, read in seconds
+    corpus = load_corpus(arguments.corpus, collections=collections, limit=limit,
+                         include_scores=False, progress=False)
+    calibration = corpus.sample(min(arguments.calibration, len(corpus)), seed=arguments.seed)
+    converted = convert_music_model(model, calibration, arguments.k, arguments.v, table_dtype=arguments.table_dtype,
+                                    scale=arguments.scale, finetune_epochs=arguments.finetune_epochs,
+                                    seed=arguments.seed, progress=True)
+    save_lut_model(converted, arguments.out)
+    before, after = model_bytes(model.music_encoder), model_bytes(converted.music_encoder)
+    print(f"music encoder: {before / 1e6:.2f} MB dense -> {after / 1e6:.2f} MB with lookup tables "
+          f"(K={arguments.k}, V={arguments.v}, {arguments.table_dtype}); written to {arguments.out}")
+    print("load it with ms.load_lut_model(path)")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``lut bench`` and ``lut convert``."""
+    parser = subparsers.add_parser("lut", help="lookup-table (LUT-NN) layers: benchmark, convert a model")
+    commands = parser.add_subparsers(dest="lut_command", metavar="SUBCOMMAND", required=True)
+
+    bench = commands.add_parser("bench", help="time one layer: nn.Linear vs int8 dynamic vs LUT fp32/int8")
+    bench.add_argument("--shapes", type=_shapes, default=[(256, 1024), (768, 3072), (1024, 4096)],
+                       help="IN x OUT layer shapes, comma-separated (default 256x1024,768x3072,1024x4096)")
+    bench.add_argument("--batch-sizes", type=_integers, default=[1, 8, 64], help="rows per call (default 1,8,64)")
+    bench.add_argument("--k", type=int, default=16, help="centroids per codebook (default 16)")
+    bench.add_argument("--v", type=int, default=8, help="sub-vector length (default 8)")
+    bench.add_argument("--threads", type=int, default=1, help="torch threads for every method (default 1)")
+    bench.add_argument("--repeats", type=int, default=50, help="timing rounds, the median is reported")
+    bench.add_argument("--json", action="store_true", help="print the rows as JSON")
+    bench.set_defaults(handler=_lut_bench)
+
+    convert = commands.add_parser("convert", help="convert a trained model's music encoder to lookup tables")
+    convert.add_argument("--model", required=True, help="folder of a trained model (save_pretrained)")
+    convert.add_argument("--out", required=True, help="folder to write the converted model to")
+    convert.add_argument("--k", type=int, default=16, help="centroids per codebook (default 16)")
+    convert.add_argument("--v", type=int, default=8, help="sub-vector length (default 8)")
+    convert.add_argument("--table-dtype", choices=("int8", "fp32"), default="int8", help="table storage")
+    convert.add_argument("--scale", choices=("codebook", "tensor"), default="codebook", help="int8 scale granularity")
+    convert.add_argument("--finetune-epochs", type=int, default=3,
+                         help="epochs of centroid learning by distillation (0 = k-means only; default 3)")
+    convert.add_argument("--calibration", type=int, default=1024, help="calibration tunes (default 1024)")
+    convert.add_argument("--corpus", default="music21", help="corpus source for calibration tunes")
+    convert.add_argument("--collections", help="comma-separated collections of the calibration corpus "
+                         "(music21 default: ryansMammoth,essenFolksong with --limit 300)")
+    convert.add_argument("--limit", type=int, help="read at most this many corpus files")
+    convert.add_argument("--seed", type=int, default=0)
+    convert.set_defaults(handler=_lut_convert)

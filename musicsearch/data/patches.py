@@ -1,0 +1,145 @@
+"""CLaMP bar patches: ABC text as a short sequence of fixed-width character patches.
+
+Each kept header line is one patch and the body is split on bar lines, the bar line staying with the
+bar it closes. Characters map ASCII 32–126 → 1–95; 0 pads, 96 masks (for the masked music model), 97
+ends a patch shorter than 64 characters. Unlike CLaMP's reference code, a trailing bar with no closing
+bar line is kept, not dropped. A bar longer than 64 characters is cut at 64 (CLaMP does the same); a
+tune with more patches than ``max_patches`` keeps its first ``max_patches``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+
+from ..errors import ABCError
+
+PATCH_LENGTH = 64
+PAD_ID = 0
+MASK_ID = 96
+END_ID = 97
+VOCAB_SIZE = 98
+_FIRST_CHAR = 32
+_LAST_CHAR = 126
+
+BAR_LINES = ("|:", "::", ":|", "[|", "||", "|]", "|")
+# Longest delimiters first, so "||" is not read as two "|".
+_BAR_SPLIT = re.compile("(" + "|".join(re.escape(d) for d in sorted(BAR_LINES, key=len, reverse=True)) + ")")
+_HEADER_LINE = re.compile(r"^(?:[A-Za-z]:|%%score|%%staves)")
+
+
+def _to_ascii(text: str) -> str:
+    # Patches only encode printable ASCII: fold accents (é -> e) and drop what has no ASCII form.
+    if text.isascii():
+        return text
+    try:
+        from unidecode import unidecode
+
+        return unidecode(text)
+    except ImportError:  # pragma: no cover - unidecode ships with abctoolkit
+        return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+def split_bars(body: str) -> list[str]:
+    """Split an ABC body into bars, each bar line kept with the bar it closes.
+
+    Example:
+        >>> split_bars("|:abc|def:|ga")
+        ['|:abc|', 'def:|', 'ga']
+    """
+    pieces = [piece for piece in _BAR_SPLIT.split(body) if piece]
+    bars: list[str] = []
+    current = ""
+    has_music = False
+    for piece in pieces:
+        if piece in BAR_LINES:
+            # A bar line with no music before it (at the start, or right after another bar line as in
+            # ":||:") opens the next bar instead of closing an empty one.
+            current += piece
+            if has_music:
+                bars.append(current)
+                current, has_music = "", False
+        else:
+            current += piece
+            has_music = has_music or bool(piece.strip())
+    if has_music:
+        bars.append(current)
+    elif current and bars:
+        bars[-1] += current  # a final repeat sign with nothing after it belongs to the last bar
+    return bars
+
+
+def _segments(abc: str) -> list[str]:
+    segments: list[str] = []
+    body = ""
+    for line in abc.split("\n"):
+        if not line.strip():
+            continue
+        if _HEADER_LINE.match(line):
+            if body:
+                segments.extend(split_bars(body))
+                body = ""
+            segments.append(line)
+        else:
+            # A trailing backslash only continues the line in print; it carries no music.
+            body += line.strip().removesuffix("\\")
+    if body:
+        segments.extend(split_bars(body))
+    return segments
+
+
+def abc_to_patches(abc: str, max_patches: int | None = None) -> np.ndarray:
+    """Encode ABC text as bar patches.
+
+    Args:
+        abc: the music of one tune (ideally cleaned by :func:`musicsearch.clean_abc`).
+        max_patches: keep at most this many patches (the first ones); None keeps all.
+
+    Returns:
+        ``uint8`` array of shape ``(num_patches, 64)``.
+
+    Raises:
+        ABCError: ``abc`` is not a string or holds no printable characters.
+
+    Example:
+        >>> abc_to_patches("L:1/8\\nK:D\\n|:d2fd A2FA|").shape
+        (3, 64)
+    """
+    if not isinstance(abc, str):
+        raise ABCError(f"ABC text must be a string, got {type(abc).__name__}.")
+    if max_patches is not None and max_patches < 1:
+        raise ABCError(f"max_patches must be at least 1, got {max_patches}.")
+    segments = _segments(_to_ascii(abc))
+    if max_patches is not None:
+        segments = segments[:max_patches]
+    if not segments:
+        raise ABCError("the ABC text is empty: there is nothing to turn into patches.")
+    patches = np.zeros((len(segments), PATCH_LENGTH), dtype=np.uint8)
+    for row, segment in enumerate(segments):
+        codes = np.frombuffer(segment[:PATCH_LENGTH].encode("ascii", "ignore"), dtype=np.uint8)
+        codes = codes[(codes >= _FIRST_CHAR) & (codes <= _LAST_CHAR)] - (_FIRST_CHAR - 1)
+        patches[row, : len(codes)] = codes
+        if len(codes) < PATCH_LENGTH:
+            patches[row, len(codes)] = END_ID
+    return patches
+
+
+def patches_to_text(patches: np.ndarray) -> list[str]:
+    """Decode patches back to their text (for display); mask ids show as ``□``.
+
+    Example:
+        >>> patches_to_text(abc_to_patches("K:G\\nGAB|"))
+        ['K:G', 'GAB|']
+    """
+    texts = []
+    for patch in np.asarray(patches):
+        characters = []
+        for code in patch:
+            code = int(code)
+            if code in (PAD_ID, END_ID):
+                break
+            characters.append("□" if code == MASK_ID else chr(code + _FIRST_CHAR - 1))
+        texts.append("".join(characters))
+    return texts

@@ -1,0 +1,70 @@
+"""Vocabularies: the words of the corpus's metadata and of users' queries, as data.
+
+Two kinds of table live here, below everything that reads them (features, captions, hybrid search, query
+rewrite): how the corpus names things (dance types, Essen's German genres and places, countries) and how
+queries name them (tune types, origins, modes). Extend a table here and every reader sees it.
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------- corpus metadata
+# Tune types of the dance-music collections, most specific first ("slip jig" before "jig").
+DANCE_TYPES = ("slip jig", "single jig", "double jig", "set dance", "strathspey", "hornpipe", "highland",
+               "reel", "jig", "polka", "waltz", "mazurka", "march", "clog", "schottische", "slide",
+               "quickstep", "lament", "air", "song", "minuet", "country dance")
+# Essen folk-song genres (German, hyphenated like "Liebes - Lied") -> English; first match in text order wins.
+GERMAN_GENRES = (("wiegen", "lullaby"), ("kinder", "children's song"), ("liebe", "love song"),
+                 ("ballade", "ballad"), ("romanze", "ballad"), ("religi", "sacred song"), ("geistlich", "sacred song"),
+                 ("tanz", "dance song"), ("reigen", "dance song"), ("trink", "drinking song"), ("zech", "drinking song"),
+                 ("hochzeit", "wedding song"), ("ehestand", "wedding song"), ("abschied", "farewell song"),
+                 ("soldat", "soldiers' song"), ("krieg", "war song"), ("jaeger", "hunting song"),
+                 ("jäger", "hunting song"), ("scherz", "humorous song"), ("schalk", "humorous song"),
+                 ("lustig", "humorous song"), ("erzaehl", "narrative song"), ("sage", "legend song"),
+                 ("maerchen", "fairy-tale song"), ("beruf", "work song"), ("arbeit", "work song"),
+                 ("staende", "trade song"), ("klage", "lament"), ("marsch", "march"), ("lied", "folk song"),
+                 ("xiaodiao", "Chinese ditty (xiaodiao)"), ("shange", "Chinese mountain song (shange)"),
+                 ("haozi", "Chinese work song (haozi)"), ("yangge", "Chinese yangge dance song"))
+# Essen origin words (German) -> English. Continents are dropped when something more specific is known.
+PLACE_NAMES = {
+    "europa": "Europe", "mitteleuropa": "Central Europe", "osteuropa": "Eastern Europe",
+    "suedosteuropa": "Southeast Europe", "westeuropa": "Western Europe", "deutschland": "Germany",
+    "luxemburg": "Luxembourg", "lothringen": "Lorraine", "irland": "Ireland", "frankreich": "France",
+    "elsass": "Alsace", "niederrhein": "Lower Rhine", "westfalen": "Westphalia", "schlesien": "Silesia",
+    "rheinland": "Rhineland", "rhein": "Rhine", "schwaben": "Swabia", "franken": "Franconia",
+    "jugoslawien": "Yugoslavia", "thueringen": "Thuringia", "oesterreich": "Austria", "niederlande": "Netherlands",
+    "polen": "Poland", "bayern": "Bavaria", "schweiz": "Switzerland", "boehmen": "Bohemia", "hessen": "Hesse",
+    "sachsen": "Saxony", "ungarn": "Hungary", "flaemisch": "Flemish", "nord - deutschland": "Northern Germany",
+    "brandenburg": "Brandenburg", "berlin": "Berlin", "china": "China", "russland": "Russia", "rumaenien": "Romania",
+    "tschechien": "Czechia", "daenemark": "Denmark", "schweden": "Sweden", "italien": "Italy",
+}
+COUNTRIES = ("Germany", "Luxembourg", "Lorraine", "Ireland", "France", "Austria", "Netherlands", "Poland",
+             "Switzerland", "Hungary", "Yugoslavia", "China", "Russia", "Romania", "Czechia", "Denmark", "Sweden",
+             "Italy", "Scotland", "England")
+CONTINENTS = {"Europe", "Central Europe", "Eastern Europe", "Southeast Europe", "Western Europe"}
+# Collections whose origin is known from the book itself, for tunes with no O: field.
+COLLECTION_ORIGINS = {"oneills1850": "Ireland"}
+
+# ---------------------------------------------------------------- query words
+# canonical tune type (as features.tune_type names it) -> words that name it; most specific first
+TUNE_TYPES: dict[str, tuple[str, ...]] = {
+    "slip jig": ("slip jig", "slip jigs"), "set dance": ("set dance",), "love song": ("love song", "love songs"),
+    "children's song": ("children's song", "children s song", "childrens song", "nursery rhyme"),
+    "lullaby": ("lullaby", "lullabies", "cradle song"), "ballad": ("ballad", "ballads"),
+    "jig": ("jig", "jigs", "double jig", "single jig"), "reel": ("reel", "reels"),
+    "hornpipe": ("hornpipe", "hornpipes"), "strathspey": ("strathspey", "strathspeys"), "polka": ("polka", "polkas"),
+    "waltz": ("waltz", "waltzes", "valse"), "march": ("march", "marches"), "quickstep": ("quickstep",),
+    "lament": ("lament", "laments"), "air": ("air", "airs", "slow air"), "slide": ("slide", "slides"),
+    "mazurka": ("mazurka", "mazurkas"), "schottische": ("schottische",), "minuet": ("minuet", "minuets"),
+    "clog": ("clog", "clogs"), "highland": ("highland", "highlands"), "chorale": ("chorale", "chorales"),
+}  # "folk song" is left out on purpose: in a query it names the whole corpus, not a type
+# canonical origin (as features.origin_country names it) -> words in queries
+ORIGINS: dict[str, tuple[str, ...]] = {
+    "Ireland": ("irish", "ireland"), "Scotland": ("scottish", "scotland", "scots"),
+    "England": ("english", "england"), "Germany": ("german", "germany"), "China": ("chinese", "china"),
+    "France": ("french", "france"), "Austria": ("austrian", "austria"), "Poland": ("polish", "poland"),
+    "Switzerland": ("swiss", "switzerland"), "Hungary": ("hungarian", "hungary"), "Russia": ("russian", "russia"),
+    "Netherlands": ("dutch", "netherlands"), "Luxembourg": ("luxembourg",), "Lorraine": ("lorraine",),
+    "Italy": ("italian", "italy"), "Sweden": ("swedish", "sweden"), "Denmark": ("danish", "denmark"),
+    "Romania": ("romanian", "romania"), "Czechia": ("czech", "czechia"), "Yugoslavia": ("yugoslav", "yugoslavia"),
+}
+MODES = ("major", "minor", "dorian", "mixolydian", "lydian", "phrygian", "locrian", "aeolian", "ionian")

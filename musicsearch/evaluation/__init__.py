@@ -1,0 +1,2 @@
+"""Evaluation: retrieval metrics, held-out retrieval, zero-shot and ANN evaluation.
+"""

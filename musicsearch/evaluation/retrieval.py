@@ -1,0 +1,155 @@
+"""Evaluation of a joint space on held-out tunes, against random and BM25 baselines, as one JSON report.
+
+Two protocols:
+
+* **Caption retrieval** (CLaMP's): each held-out tune's own caption — its caption phrases minus the
+  title, which no one can hear in the notes — is a query; the tune itself is the one right answer among
+  all held-out tunes. MRR, HitRate@1/10/100, median rank.
+* **Category queries** written as a person would type them ("a slow air in a minor key", "a Scottish
+  strathspey"): every held-out tune of that category (from its metadata) is relevant; nDCG@10.
+
+The baselines read different things: *random* reads nothing; *BM25* ranks the held-out tunes' caption
+texts, i.e. it reads their metadata — an upper reference for tunes that have metadata, whereas the
+model reads only the notes (the point of content search: tunes with no metadata).
+
+Example:
+    >>> report = evaluate_retrieval(model, corpus)  # doctest: +SKIP
+    >>> report["caption_retrieval"]["model"]["mrr"]  # doctest: +SKIP
+    0.21
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..data.texts import query_caption
+from .metrics import BM25, ndcg_at_k, own_item_metrics, random_metrics, random_ndcg
+
+# Category queries are data: (query as typed, metadata conditions). A condition value may be a tuple of
+# accepted values. Keys: tune_type, meter, mode, origin, collection.
+CATEGORY_QUERIES: list[tuple[str, dict[str, Any]]] = [
+    ("a reel", {"tune_type": "reel"}),
+    ("a jig in six-eight", {"tune_type": ("jig", "double jig", "single jig"), "meter": "6/8"}),
+    ("a slip jig in nine-eight", {"tune_type": "slip jig"}),
+    ("a hornpipe", {"tune_type": "hornpipe"}),
+    ("a Scottish strathspey", {"tune_type": "strathspey"}),
+    ("a slow air in a minor key", {"tune_type": ("air", "lament", "song"), "mode": "minor"}),
+    ("a waltz", {"tune_type": "waltz"}),
+    ("a polka", {"tune_type": "polka"}),
+    ("a march", {"tune_type": ("march", "quickstep")}),
+    ("a German folk song", {"origin": "Germany"}),
+    ("a Chinese folk song", {"origin": "China"}),
+    ("an Irish tune", {"origin": "Ireland"}),
+    ("a love song", {"tune_type": "love song"}),
+    ("a children's song", {"tune_type": "children's song"}),
+    ("a ballad", {"tune_type": "ballad"}),
+    ("a Bach chorale", {"collection": "bach"}),
+    ("a tune in a minor key", {"mode": "minor"}),
+    ("a dorian melody", {"mode": "dorian"}),
+    ("something in three-four time", {"meter": "3/4"}),
+    ("a tune in six-eight", {"meter": "6/8"}),
+]
+MIN_RELEVANT = 5  # categories with fewer held-out tunes are not reported (too noisy)
+
+
+def _value(record, key: str):
+    if key == "collection":
+        return record.collection
+    return getattr(record, key, None) if hasattr(record, key) else record.metadata.get(key)
+
+
+def matches(record, conditions: dict[str, Any]) -> bool:
+    """Whether a record satisfies every condition of a category."""
+    for key, wanted in conditions.items():
+        accepted = wanted if isinstance(wanted, tuple) else (wanted,)
+        if _value(record, key) not in accepted:
+            return False
+    return True
+
+
+def caption_retrieval(model, records: Sequence, *, ks: Sequence[int] = (1, 10, 100), batch_size: int = 64,
+                      progress: bool = False) -> dict[str, float]:
+    """Own-caption retrieval metrics of ``model`` on ``records`` (no baselines; used during training)."""
+    records = [record for record in records if query_caption(record)]
+    queries = [query_caption(record) for record in records]
+    music = model.encode_music(records, batch_size=batch_size, progress=progress)
+    text = model.encode_text(queries, batch_size=batch_size, progress=progress)
+    return own_item_metrics(text @ music.T, ks)
+
+
+def evaluate_retrieval(model, corpus, *, heldout_only: bool = True, ks: Sequence[int] = (1, 10, 100),
+                       categories: Sequence[tuple[str, dict[str, Any]]] | None = None, batch_size: int = 64,
+                       progress: bool = False) -> dict[str, Any]:
+    """Full evaluation report (JSON-ready) of a model, with random and BM25 baselines.
+
+    Args:
+        model: anything with ``encode_text`` / ``encode_music`` (and ideally ``config`` and ``fingerprint``).
+        corpus: the corpus; with ``heldout_only`` its held-out split for the model's ``holdout`` and
+            ``split_seed`` is used, so the tunes are never ones the model was trained on.
+        heldout_only: False evaluates on every tune of ``corpus`` (e.g. a corpus of your own).
+        ks: cut-offs of HitRate.
+        categories: category queries (default :data:`CATEGORY_QUERIES`).
+        batch_size, progress: encoding options.
+
+    Returns:
+        ``{"tunes", "caption_retrieval": {"model", "bm25", "random"}, "category_retrieval": {...}, ...}``.
+    """
+    config = getattr(model, "config", None)
+    records = list(corpus)
+    if heldout_only and config is not None and hasattr(corpus, "split"):
+        records = list(corpus.split(config.holdout, config.split_seed)[1])
+    records = [record for record in records if query_caption(record)]
+    if len(records) < 2:
+        from ..errors import CorpusError
+
+        raise CorpusError("fewer than two captioned tunes to evaluate on; use a larger corpus.")
+    queries = [query_caption(record) for record in records]
+    music = model.encode_music(records, batch_size=batch_size, progress=progress)
+    text = model.encode_text(queries, batch_size=batch_size, progress=progress)
+    documents = [" ".join(record.captions) for record in records]
+    bm25 = BM25(documents)
+    caption = {"model": own_item_metrics(text @ music.T, ks),
+               "bm25": own_item_metrics(bm25.score_matrix(queries), ks),
+               "random": random_metrics(len(records), ks)}
+    by_collection = {}
+    own = (text * music).sum(1)
+    for name in sorted({record.collection for record in records}):
+        rows = [i for i, record in enumerate(records) if record.collection == name]
+        if len(rows) >= MIN_RELEVANT:
+            ranks = 1 + ((text[rows] @ music.T) > own[rows, None]).sum(1)
+            by_collection[name] = {"tunes": len(rows), "mrr": float(np.mean(1.0 / ranks))}
+    rows = []
+    category_list = list(categories or CATEGORY_QUERIES)
+    category_text = model.encode_text([query for query, _ in category_list], batch_size=batch_size)
+    for (query, conditions), vector in zip(category_list, category_text):
+        relevant = np.array([matches(record, conditions) for record in records])
+        if relevant.sum() < MIN_RELEVANT:
+            continue
+        rows.append({"query": query, "relevant": int(relevant.sum()),
+                     "model": ndcg_at_k(music @ vector, relevant), "bm25": ndcg_at_k(bm25.scores(query), relevant),
+                     "random": random_ndcg(int(relevant.sum()), len(records))})
+    mean = {name: float(np.mean([row[name] for row in rows])) if rows else None for name in ("model", "bm25", "random")}
+    return {
+        "tunes": len(records),
+        "corpus": getattr(corpus, "name", "corpus"),
+        "model": {"fingerprint": getattr(model, "fingerprint", None),
+                  "config": config.to_dict() if config is not None else None},
+        "protocol": "held-out tunes; queries are own captions without titles (caption) or typed category queries",
+        "caption_retrieval": caption,
+        "caption_retrieval_by_collection": by_collection,
+        "category_retrieval": {"ndcg@10_mean": mean, "queries": rows},
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A short plain-text table of a report (what ``musicsearch eval`` prints)."""
+    lines = [f"{report['tunes']} held-out tunes", f"{'':10}{'MRR':>8}{'Hit@1':>8}{'Hit@10':>8}{'Hit@100':>8}{'nDCG@10':>9}"]
+    for name in ("model", "bm25", "random"):
+        metrics = report["caption_retrieval"][name]
+        ndcg = report["category_retrieval"]["ndcg@10_mean"].get(name)
+        lines.append(f"{name:10}{metrics['mrr']:8.3f}{metrics.get('hit@1', 0):8.3f}{metrics.get('hit@10', 0):8.3f}"
+                     f"{metrics.get('hit@100', 0):8.3f}{(ndcg if ndcg is not None else float('nan')):9.3f}")
+    return "\n".join(lines)

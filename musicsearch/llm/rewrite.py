@@ -1,0 +1,198 @@
+"""Query understanding: a free query becomes keywords and filters (tune type, meter, key, mode, origin).
+
+Rules read what a query states plainly ("a jig in 6/8", "in D minor", "Scottish"); a language model can add
+keywords and fill what the rules miss. A small model invents filters freely, so by default a filter from
+the model is kept only when the query itself mentions it (``trust_llm=False``): the page stays grounded in
+what the user typed. Filters then re-order hits (``filter_order``) without dropping any.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..data.vocab import MODES, ORIGINS, TUNE_TYPES
+from .backends.base import complete
+from .prompts import REWRITE, _field, abc_header
+
+FILTER_FIELDS = ("tune_type", "meter", "key", "mode", "origin")
+
+_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "nine": 9, "twelve": 12, "eight": 8}
+_STOPWORDS = set("a an the in of on for with and or to from by some any tune tunes piece pieces music song "
+                 "me find show give i want like that is are something".split())
+
+
+@dataclass
+class RewrittenQuery:
+    """A query as the page understood it.
+
+    Example:
+        >>> rule_rewrite("a Scottish strathspey in A minor").filters
+        {'tune_type': 'strathspey', 'key': 'A minor', 'mode': 'minor', 'origin': 'Scotland'}
+    """
+
+    query: str  # what the user typed
+    keywords: list[str] = field(default_factory=list)  # content words, model additions after the query's
+    filters: dict[str, str] = field(default_factory=dict)  # subset of FILTER_FIELDS -> canonical value
+    source: str = "rules"  # "rules" or "llm+rules"
+    notes: list[str] = field(default_factory=list)  # dropped model filters, parse failures
+
+    @property
+    def text(self) -> str:
+        """Keywords joined, for keyword search or display."""
+        return " ".join(self.keywords) or self.query
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _words(text: str) -> str:
+    return " " + re.sub(r"[^a-z0-9/#']+", " ", text.lower()).replace("'", " ") + " "
+
+
+def _canonical_key(tonic: str, accidental: str, mode: str) -> str:
+    accidental = accidental.strip(" -")
+    accidental = {"sharp": "#", "flat": "b", "♯": "#", "♭": "b"}.get(accidental.lower(), accidental)
+    return f"{tonic.upper()}{accidental} {mode}"
+
+
+def rule_rewrite(query: str) -> RewrittenQuery:
+    """Keywords and filters that the query states plainly (no model)."""
+    words = _words(query)
+    filters: dict[str, str] = {}
+    for canonical, names in TUNE_TYPES.items():
+        if any(f" {name} " in words for name in names):
+            filters["tune_type"] = canonical
+            break
+    meter = re.search(r"\b(\d{1,2})\s*/\s*(\d{1,2})\b", query)
+    spoken = re.search(r"\b(" + "|".join(_NUMBERS) + r")[- ](two|four|eight)\b", query.lower())
+    if meter:
+        filters["meter"] = f"{meter.group(1)}/{meter.group(2)}"
+    elif spoken:
+        filters["meter"] = f"{_NUMBERS[spoken.group(1)]}/{_NUMBERS[spoken.group(2)]}"
+    elif " common time " in words:
+        filters["meter"] = "4/4"
+    elif " cut time " in words:
+        filters["meter"] = "2/2"
+    # An upper-case tonic: "in a minor key" is a mode, "in A minor" a key.
+    key = re.search(r"\b(?:in|key of)\s+([A-G])([\s-]?(?:#|b|sharp|flat|♯|♭))?(?:\s+(" + "|".join(MODES) + r"))?(?![\w#])",
+                    query)
+    if key:
+        mode = (key.group(3) or "major").lower()
+        filters["key"] = _canonical_key(key.group(1), key.group(2) or "", mode)
+        filters["mode"] = mode
+    else:
+        mode_word = next((mode for mode in MODES if f" {mode} " in words), None)
+        if mode_word:
+            filters["mode"] = mode_word
+    for canonical, names in ORIGINS.items():
+        if any(f" {name} " in words for name in names):
+            filters["origin"] = canonical
+            break
+    keywords = [word for word in words.split() if word not in _STOPWORDS and len(word) > 1]
+    return RewrittenQuery(query=query, keywords=list(dict.fromkeys(keywords)), filters=filters)
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    """The first JSON object in a model's reply, repairing single quotes and Python literals."""
+    match = re.search(r"\{.*\}", text or "", re.DOTALL)
+    if not match:
+        return None
+    raw = match.group(0)
+    for candidate in (raw, raw.replace("'", '"').replace("None", "null").replace("True", "true")):
+        try:
+            value = json.loads(candidate)
+            return value if isinstance(value, dict) else None
+        except json.JSONDecodeError:
+            continue
+    return None
+
+
+def merge_llm_rewrite(rules: RewrittenQuery, reply: str, *, trust_llm: bool = False) -> RewrittenQuery:
+    """Combine the rules' reading with a model's JSON reply (garbage replies leave the rules' reading)."""
+    parsed = _json_object(reply)
+    result = RewrittenQuery(rules.query, list(rules.keywords), dict(rules.filters), "llm+rules", list(rules.notes))
+    if parsed is None:
+        result.notes.append("the model's rewrite was not JSON; kept the rule-based reading")
+        return result
+    words = _words(rules.query)
+    extra = parsed.get("keywords") or []
+    dropped = []
+    for keyword in extra if isinstance(extra, list) else []:
+        keyword = re.sub(r"[^\w /#'-]", "", str(keyword)).strip().lower()
+        if not keyword or len(keyword) > 30 or keyword in result.keywords or len(result.keywords) >= 12:
+            continue
+        if trust_llm or f" {keyword} " in words:
+            result.keywords.append(keyword)
+        else:
+            dropped.append(keyword)
+    if dropped:  # small models copy the prompt's example ("lively", "jig") into every rewrite
+        result.notes.append(f"dropped the model's keywords {dropped}: the query does not mention them")
+    for name in FILTER_FIELDS:
+        value = parsed.get(name)
+        if name in result.filters or value in (None, "", "null", "none", []):
+            continue
+        value = str(value).strip()
+        reading = rule_rewrite(value if name != "key" else f"in {value}").filters
+        canonical = reading.get(name) or (value if name == "origin" else None)
+        if canonical is None:
+            result.notes.append(f"dropped the model's {name}={value!r}: not a valid value")
+        elif trust_llm or value.lower() in words or canonical.lower() in words or (
+                name == "origin" and any(f" {w} " in words for w in ORIGINS.get(canonical, ()))):
+            result.filters[name] = canonical
+        else:
+            result.notes.append(f"dropped the model's {name}={value!r}: the query does not mention it")
+    return result
+
+
+def rewrite_query(query: str, backend: Any = None, *, trust_llm: bool = False, max_new_tokens: int = 64) -> RewrittenQuery:
+    """Rewrite ``query`` into keywords and filters, with a model when ``backend`` is given.
+
+    Example:
+        >>> rewrite_query("an Irish reel in 2/4").filters
+        {'tune_type': 'reel', 'meter': '2/4', 'origin': 'Ireland'}
+    """
+    rules = rule_rewrite(query)
+    if backend is None:
+        return rules
+    reply = complete(backend, [REWRITE.render(query=query)], max_new_tokens, stop=["}"])[0]
+    text = reply.text + ("}" if "{" in reply.text and not reply.truncated else "")  # the stop string is cut off
+    return merge_llm_rewrite(rules, text, trust_llm=trust_llm)
+
+
+def match_filters(filters: dict[str, str], hit: Any) -> dict[str, bool]:
+    """Which filters a hit satisfies, read from its metadata and ABC as the corpus reads them.
+
+    Uses :mod:`musicsearch.data.features` (tune type from ``R:`` or the title, country of origin, key and the
+    mode guessed from the notes), so the page and the evaluation agree on what "a jig" or "minor" means.
+    """
+    from ..data import features
+
+    metadata = {str(key).lower(): str(value) for key, value in (_field(hit, "metadata", {}) or {}).items()}
+    abc = _field(hit, "abc", "") or ""
+    if "title" not in metadata and _field(hit, "title"):
+        metadata["title"] = str(_field(hit, "title"))
+    matches: dict[str, bool] = {}
+    for name, wanted in filters.items():
+        if name == "tune_type":
+            matches[name] = (features.tune_type(metadata) or "").lower() == wanted.lower()
+        elif name == "meter":
+            have = (metadata.get("meter") or abc_header(abc, "M") or "").split("%")[0].replace(" ", "")
+            matches[name] = have == wanted or (have, wanted) in (("C", "4/4"), ("C|", "2/2"))
+        elif name in ("key", "mode"):
+            if "key" not in metadata and abc_header(abc, "K"):
+                metadata["key"] = abc_header(abc, "K") or ""
+            mode = features.music_features(abc, metadata)["mode"] if abc else features.parse_key(metadata.get("key")).mode
+            mode = "minor" if mode == "aeolian" else mode
+            if name == "mode":
+                matches[name] = mode == wanted
+            else:
+                tonic, wanted_mode = wanted.split(" ", 1)
+                matches[name] = features.parse_key(metadata.get("key")).tonic == tonic and mode == wanted_mode
+        elif name == "origin":
+            matches[name] = features.origin_country(metadata, str(_field(hit, "collection", "") or "")) == wanted
+        else:
+            matches[name] = False
+    return matches

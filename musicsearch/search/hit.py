@@ -1,0 +1,84 @@
+"""One search result, the :class:`Hit`, read the same way by every layer above search.
+
+Every first stage (the index, hybrid fusion, keyword search) returns hits; result pages, DSP, widgets and
+the CLI read them. Code that also accepts a plain dict (a hit read back from JSON) or a corpus record
+converts it once with :meth:`Hit.of` and then reads attributes, never a private accessor.
+
+Example:
+    >>> Hit.of({"id": "a#1", "title": "The Kesh", "metadata": {"rhythm": "jig"}}).title
+    'The Kesh'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class Hit:
+    """One search result: which tune, where it comes from, and how well it matched."""
+
+    id: str  # stable record id, e.g. "ryansMammoth/7thRegimentReel.abc#1"
+    source: str  # file path relative to the corpus root
+    ref: str | None  # X: number inside a multi-tune file
+    score: float  # inner product (cosine) for content search, fused score for hybrid
+    title: str | None
+    collection: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    abc: str = ""
+    rank: int = 0  # 1-based position in the result list
+
+    def to_dict(self, *, abc: bool = True) -> dict[str, Any]:
+        """A JSON-ready dict; ``abc=False`` leaves out the music text (batch output stays small)."""
+        payload = asdict(self)
+        if not abc:
+            payload.pop("abc")
+        return payload
+
+    @classmethod
+    def from_record(cls, record: Any, score: float = 0.0, rank: int = 0) -> Hit:
+        """The hit for a corpus record (anything with id, source, ref, collection, metadata, abc)."""
+        metadata = dict(getattr(record, "metadata", {}) or {})
+        return cls(id=str(record.id), source=str(getattr(record, "source", "") or ""),
+                   ref=getattr(record, "ref", None), score=float(score), title=metadata.get("title"),
+                   collection=str(getattr(record, "collection", "") or ""), metadata=metadata,
+                   abc=str(getattr(record, "abc", "") or ""), rank=rank)
+
+    @classmethod
+    def of(cls, value: Any, *, rank: int = 0) -> Hit:
+        """A :class:`Hit` from a hit, a dict of hit fields (missing ones empty) or a corpus record.
+
+        The title falls back to ``metadata["title"]``; ``rank`` is used when the value has none.
+        """
+        if isinstance(value, Hit):
+            return value
+        if not isinstance(value, Mapping):
+            if hasattr(value, "score") and hasattr(value, "title"):  # another hit-like object
+                value = {name.name: getattr(value, name.name, None) for name in fields(cls)}
+            else:
+                return cls.from_record(value, rank=rank)
+        metadata = dict(value.get("metadata") or {})
+        return cls(id=str(value.get("id") or f"hit-{rank}"), source=str(value.get("source") or ""),
+                   ref=value.get("ref"), score=float(value.get("score") or 0.0),
+                   title=value.get("title") or metadata.get("title"),
+                   collection=str(value.get("collection") or ""), metadata=metadata,
+                   abc=str(value.get("abc") or ""), rank=int(value.get("rank") or rank))
+
+
+def format_hits(hits: Sequence[Hit], *, width: int = 44) -> str:
+    """Hits as a plain-text table (rank, score, title, type, collection, id), for terminals and notebooks.
+
+    Example:
+        >>> print(format_hits([Hit("a#1", "a.abc", "1", 0.5, "The Kesh", "ryansMammoth", {"rhythm": "jig"}, rank=1)]))
+          1   0.500  The Kesh                                      jig         ryansMammoth    a#1
+    """
+    if not hits:
+        return "no hits"
+    rows = []
+    for hit in hits:
+        title = (hit.title or "(untitled)")[:width]
+        kind = (hit.metadata.get("rhythm") or "")[:10]
+        rows.append(f"{hit.rank:>3}  {hit.score:6.3f}  {title:<{width}}  {kind:<10}  {hit.collection:<14}  {hit.id}")
+    return "\n".join(rows)

@@ -1,0 +1,281 @@
+r"""Search over a corpus in the joint space: :class:`SearchIndex` (faiss + records), returning :class:`Hit`\ s.
+
+An index holds the music embeddings of every tune (in a faiss index, see :mod:`musicsearch.search.ann`), the
+records beside them (id, provenance, metadata, ABC), text embeddings of each tune's metadata for hybrid
+search, and the fingerprint of the model that made them: a query encoded by another model would land
+in a different space, so loading with another model is refused.
+
+On disk (``save(dir)``, written to a temporary folder and renamed into place)::
+
+    dir/manifest.json   kind, format version, index kind, model fingerprint, dim, count, corpus hash,
+                        ANN settings, library versions, SHA-256 of every file below
+    dir/index.faiss     the faiss index (faiss's own format)
+    dir/records.jsonl   one record per line, in index order
+    dir/metadata.npy    (N, D) float32 text embeddings of the metadata (hybrid search)
+
+Behaviour on bad input (documented, never a faiss crash): an empty or whitespace query and ``k <= 0``
+raise :class:`QueryError`; a query longer than :data:`~musicsearch.search.queries.MAX_QUERY_CHARS` is cut at a word boundary with a
+warning; ``k`` larger than the index returns every tune (an approximate index may return fewer than
+``k`` when ``k`` nears the index size: it only visits part of it); a missing or corrupted folder raises
+:class:`ArtifactError`.
+
+Example:
+    >>> index = ms.SearchIndex.build(model, corpus)          # doctest: +SKIP
+    >>> [hit.title for hit in index.search("a lively jig in D", k=3)]  # doctest: +SKIP
+    ['The Kesh', 'Out on the Ocean', 'Tobin's Jig']
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ArtifactError, CorpusError, QueryError
+from . import ann
+from .hit import Hit
+from .queries import clean_query, music_query
+from .store import read_index_folder, write_index_folder
+
+MODES = ("content", "hybrid")
+
+
+def corpus_hash(records: Sequence[Any]) -> str:
+    """Short SHA-256 over ids and music, so a manifest says which corpus an index was built from."""
+    digest = hashlib.sha256()
+    for record in records:
+        digest.update(f"{record.id}\0{record.abc}\0".encode())
+    return digest.hexdigest()[:16]
+
+
+class SearchIndex:
+    """Embeddings of a corpus in a faiss index, with the records and the model fingerprint beside them.
+
+    Build with :meth:`build` (encodes the corpus) or :meth:`from_embeddings`; query with :meth:`search`
+    (text), :meth:`search_music` (an ABC string, record or score file) or :meth:`search_vectors`.
+    """
+
+    def __init__(self, faiss_index: Any, records: Sequence[Any], *, kind: str = "flat", model: Any = None,
+                 fingerprint: str | None = None, params: ann.ANNParams | None = None,
+                 metadata_vectors: np.ndarray | None = None, model_dir: str | None = None) -> None:
+        if faiss_index.ntotal != len(records):
+            raise ArtifactError(f"index holds {faiss_index.ntotal} vectors but {len(records)} records.")
+        self.faiss_index = faiss_index
+        self.records = list(records)
+        self.kind = ann.check_kind(kind)
+        self.params = params or ann.ANNParams()
+        self.metadata_vectors = metadata_vectors
+        self.fingerprint = fingerprint or getattr(model, "fingerprint", None)
+        self.model_dir = model_dir
+        self._model = None
+        self._keyword_index = None  # built on the first hybrid query
+        if model is not None:
+            self.model = model
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def build(cls, model: Any, corpus: Sequence[Any], *, kind: str = "flat", params: ann.ANNParams | None = None,
+              metadata: bool = True, batch_size: int = 64, progress: bool = True) -> SearchIndex:
+        """Encode every tune of ``corpus`` with ``model`` and index the embeddings.
+
+        Args:
+            model: a :class:`MusicTextModel` (anything with ``encode_music``, ``encode_text``, ``fingerprint``).
+            corpus: a :class:`Corpus` or a list of records.
+            kind: ``"flat"`` (exact, default), ``"ivf"`` or ``"hnsw"``.
+            params: ANN settings for ivf/hnsw.
+            metadata: also encode each tune's metadata text, needed by ``mode="hybrid"``.
+
+        Example:
+            >>> len(SearchIndex.build(model, corpus))  # doctest: +SKIP
+            300
+        """
+        records = list(corpus)
+        if not records:
+            raise CorpusError("the corpus is empty; there is nothing to index. Check the corpus source or filter.")
+        ann.check_kind(kind)
+        vectors = model.encode_music(records, batch_size=batch_size, progress=progress)
+        metadata_vectors = None
+        if metadata:
+            from .hybrid import metadata_text
+
+            metadata_vectors = ann.as_matrix(model.encode_text([metadata_text(r) for r in records],
+                                                               batch_size=batch_size, progress=progress))
+        return cls.from_embeddings(vectors, records, kind=kind, model=model, params=params,
+                                   metadata_vectors=metadata_vectors)
+
+    @classmethod
+    def from_embeddings(cls, vectors: Any, records: Sequence[Any], *, kind: str = "flat", model: Any = None,
+                        fingerprint: str | None = None, params: ann.ANNParams | None = None,
+                        metadata_vectors: np.ndarray | None = None) -> SearchIndex:
+        """Index precomputed embeddings ``(N, D)``; ``records[i]`` describes row ``i``."""
+        matrix = ann.as_matrix(vectors, what="embeddings")
+        if len(records) != matrix.shape[0]:
+            raise QueryError(f"{matrix.shape[0]} embeddings but {len(records)} records; pass one record per row.")
+        if metadata_vectors is not None:
+            metadata_vectors = ann.as_matrix(metadata_vectors, dim=matrix.shape[1], what="metadata embeddings")
+        params = params or ann.ANNParams()
+        faiss_index = ann.build_faiss(matrix, kind, params)
+        return cls(faiss_index, records, kind=kind, model=model, fingerprint=fingerprint, params=params,
+                   metadata_vectors=metadata_vectors)
+
+    # ------------------------------------------------------------------ properties
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __repr__(self) -> str:
+        return (f"SearchIndex(kind={self.kind!r}, count={len(self)}, dim={self.dim}, "
+                f"model={self.fingerprint!r})")
+
+    @property
+    def dim(self) -> int:
+        return int(self.faiss_index.d)
+
+    @property
+    def model(self) -> Any:
+        """The model queries are encoded with; loaded on first use when the index came from disk."""
+        if self._model is None:
+            from ..models.model import load_model
+
+            candidates = [self.model_dir] if self.model_dir and Path(self.model_dir).is_dir() else []
+            self.model = load_model(candidates[0] if candidates else None)
+        return self._model
+
+    @model.setter
+    def model(self, model: Any) -> None:
+        found = getattr(model, "fingerprint", None)
+        if self.fingerprint is not None and found != self.fingerprint:
+            raise ArtifactError(
+                f"this index was built with model {self.fingerprint} but the model given is {found}; "
+                "a query would land in another embedding space. Pass the model the index was built with, "
+                "or rebuild the index: `musicsearch index --model DIR --out INDEX_DIR`.")
+        self.fingerprint = found
+        self._model = model
+
+    def set_search_params(self, *, nprobe: int | None = None, ef_search: int | None = None) -> None:
+        """Trade recall for speed on an approximate index (IVF ``nprobe``, HNSW ``ef_search``)."""
+        if nprobe is not None:
+            self.params.nprobe = int(nprobe)
+        if ef_search is not None:
+            self.params.ef_search = int(ef_search)
+        ann.set_search_params(self.faiss_index, self.kind, self.params)
+
+    # ------------------------------------------------------------------ searching
+    def search(self, query: str, k: int = 10, *, mode: str = "content", weights: Any = None) -> list[Hit]:
+        """Tunes that match a text query, best first.
+
+        Args:
+            query: free text ("a slow air in a minor key", "tunes by O'Carolan", a title).
+            k: number of hits; larger than the index returns every tune.
+            mode: ``"content"`` (music embeddings only) or ``"hybrid"`` (fused with metadata, see
+                :mod:`musicsearch.search.hybrid`).
+            weights: hybrid :class:`FusionWeights`; ``None`` uses the tuned defaults.
+
+        Example:
+            >>> index.search("tunes by O'Carolan", k=5, mode="hybrid")[0].metadata["composer"]  # doctest: +SKIP
+            "Turlough O'Carolan"
+        """
+        return self.search_batch([query], k, mode=mode, weights=weights)[0]
+
+    def search_batch(self, queries: Sequence[str], k: int = 10, *, mode: str = "content",
+                     weights: Any = None) -> list[list[Hit]]:
+        """:meth:`search` for many queries, encoded in one batch."""
+        if mode not in MODES:
+            raise QueryError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}.")
+        texts = [clean_query(query) for query in queries]
+        k = ann.check_k(k, len(self))
+        if not texts:
+            return []
+        vectors = ann.as_matrix(self.model.encode_text(texts), dim=self.dim, what="query embeddings")
+        if mode == "hybrid":
+            from .hybrid import hybrid_search
+
+            return [hybrid_search(self, text, vector, k, weights) for text, vector in zip(texts, vectors)]
+        return self.search_vectors(vectors, k)
+
+    def search_music(self, query: Any, k: int = 10, *, include_self: bool = False) -> list[Hit]:
+        """Tunes similar to a tune: an ABC string, a record, or the path of a score file.
+
+        The query tune itself (same id, or identical ABC) is left out unless ``include_self``.
+        """
+        abc, own_id = music_query(query)
+        vector = ann.as_matrix(self.model.encode_music([abc]), dim=self.dim, what="query embedding")
+        extra = 0 if include_self else 1
+        hits = self.search_vectors(vector, ann.check_k(k, len(self)) + extra)[0]
+        if not include_self:
+            hits = [hit for hit in hits if hit.id != own_id and hit.abc.strip() != abc.strip()]
+        hits = hits[:k]
+        for rank, hit in enumerate(hits, 1):
+            hit.rank = rank
+        return hits
+
+    def search_vectors(self, vectors: Any, k: int = 10) -> list[list[Hit]]:
+        """Hits for precomputed query embeddings ``(Q, D)``: one list per row."""
+        scores, ids = ann.search_faiss(self.faiss_index, vectors, k)
+        return [[self.hit(int(i), float(s), rank) for rank, (s, i) in enumerate(
+            [(s, i) for s, i in zip(row_scores, row_ids) if i >= 0], 1)] for row_scores, row_ids in zip(scores, ids)]
+
+    def embeddings(self, rows: Sequence[int] | None = None) -> np.ndarray:
+        """The stored music embeddings ``(N, D)`` (or of ``rows``), e.g. to compare index kinds."""
+        rows = np.arange(len(self)) if rows is None else np.asarray(rows, dtype=np.int64)
+        return ann.reconstruct(self.faiss_index, rows)
+
+    def hit(self, position: int, score: float, rank: int = 0) -> Hit:
+        """The :class:`Hit` for row ``position`` of the index."""
+        return Hit.from_record(self.records[position], score, rank)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | Path) -> Path:
+        """Write the index folder atomically (temporary folder + rename); returns the folder."""
+        manifest = {"index_kind": self.kind, "model_fingerprint": self.fingerprint, "dim": self.dim,
+                    "count": len(self), "corpus_hash": corpus_hash(self.records), "params": self.params.to_dict(),
+                    "model_dir": self.model_dir or _model_source(self._model)}
+        return write_index_folder(directory, manifest, ann.serialize(self.faiss_index), self.records,
+                                  self.metadata_vectors)
+
+    @classmethod
+    def load(cls, directory: str | Path | None = None, model: Any = None) -> SearchIndex:
+        """Read an index folder (default: the one ``make model`` builds), checking every file.
+
+        Args:
+            directory: folder written by :meth:`save`; ``None`` = ``paths.default_index_dir()``.
+            model: the model for text/music queries; must have the fingerprint the index was built with.
+                ``None`` loads it lazily on the first query (the folder the index was built from, else the
+                default model).
+
+        Raises:
+            ArtifactError: missing folder, corrupted or missing files, or a different model.
+        """
+        from ..paths import default_index_dir
+
+        folder = Path(directory) if directory is not None else default_index_dir()
+        manifest, index_bytes, records, metadata_vectors = read_index_folder(folder)
+        faiss_index = ann.deserialize(index_bytes, str(folder / "index.faiss"))
+        if faiss_index.ntotal != manifest["count"] or faiss_index.d != manifest["dim"]:
+            raise ArtifactError(f"{folder / 'index.faiss'} holds {faiss_index.ntotal}x{faiss_index.d} vectors but "
+                                f"the manifest says {manifest['count']}x{manifest['dim']}; rebuild the index.")
+        params = ann.ANNParams.from_dict(manifest.get("params"))
+        index = cls(faiss_index, records, kind=manifest["index_kind"], fingerprint=manifest["model_fingerprint"],
+                    params=params, metadata_vectors=metadata_vectors, model_dir=manifest.get("model_dir"))
+        ann.set_search_params(faiss_index, index.kind, params)
+        if model is not None:
+            index.model = model
+        return index
+
+
+def load_index(directory: str | Path | None = None, model: Any = None) -> SearchIndex:
+    """Load a saved index; ``None`` = the default index under ``MUSICSEARCH_HOME`` (``make model``).
+
+    Example:
+        >>> ms.load_index().search("a hornpipe", k=1)[0].rank  # doctest: +SKIP
+        1
+    """
+    return SearchIndex.load(directory, model=model)
+
+
+def _model_source(model: Any) -> str | None:
+    source = getattr(model, "source_dir", None) or getattr(model, "name_or_path", None)
+    return str(source) if source else None
+

@@ -1,0 +1,2 @@
+"""Widget behaviour, headless: what the ipywidgets layer in ``widgets/`` calls, testable without a browser.
+"""

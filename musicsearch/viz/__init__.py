@@ -1,0 +1,2 @@
+"""Pictures and sound: projections and maps, plots, notation rendering, audio preview.
+"""

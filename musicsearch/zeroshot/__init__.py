@@ -1,0 +1,2 @@
+"""Zero-shot classification: labels x prompt templates -> classifier weights.
+"""

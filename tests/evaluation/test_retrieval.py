@@ -1,0 +1,89 @@
+"""Evaluation: metrics, BM25, category queries and the JSON report, with a fake and a tiny model."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+import musicsearch as ms
+from musicsearch.data.texts import query_caption
+from musicsearch.evaluation.metrics import BM25, ndcg_at_k, own_item_metrics, random_metrics, random_ndcg
+from musicsearch.evaluation.retrieval import CATEGORY_QUERIES, evaluate_retrieval, format_report, matches
+from musicsearch.studies.training_modes import compare_training_modes
+from tests.helpers.model import tiny_corpus
+
+
+class _Oracle:
+    """Embeds a tune and its own query caption to the same random vector: perfect caption retrieval."""
+
+    dim = 16
+
+    def _vector(self, key: str) -> np.ndarray:
+        seed = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+        vector = np.random.default_rng(seed).normal(size=self.dim).astype(np.float32)
+        return vector / np.linalg.norm(vector)
+
+    def encode_music(self, records, **_):
+        return np.stack([self._vector(query_caption(record)) for record in records])
+
+    def encode_text(self, texts, **_):
+        return np.stack([self._vector(text) for text in ([texts] if isinstance(texts, str) else texts)])
+
+
+def test_metrics_on_known_rankings():
+    assert own_item_metrics(np.eye(4))["mrr"] == 1.0
+    reversed_scores = -np.eye(3)  # own item always last
+    metrics = own_item_metrics(reversed_scores, ks=(1, 3))
+    assert metrics["hit@1"] == 0 and metrics["hit@3"] == 1 and metrics["mrr"] == pytest.approx(1 / 3)
+    constant = own_item_metrics(np.zeros((101, 101)), ks=(1,))
+    assert constant["median_rank"] == pytest.approx(51)  # ties cost the expected random rank
+    assert random_metrics(10, ks=(1, 10))["hit@10"] == 1.0
+    assert ndcg_at_k(np.array([1.0, 0.0]), np.array([True, False])) == 1.0
+    assert ndcg_at_k(np.array([0.0, 1.0]), np.array([True, False]), k=1) == 0.0
+    assert 0 < random_ndcg(5, 100) < 0.1
+
+
+def test_bm25_prefers_matching_documents():
+    bm25 = BM25(["a slow air in A minor", "a fast reel in D", "a jig"])
+    scores = bm25.score_matrix(["slow air minor", "reel"])
+    assert scores.shape == (2, 3) and scores[0].argmax() == 0 and scores[1].argmax() == 1
+    assert bm25.scores("nothing matches").sum() == 0
+
+
+def test_report_with_oracle_and_random_baselines():
+    corpus = tiny_corpus()
+    report = evaluate_retrieval(_Oracle(), corpus, heldout_only=False)
+    caption = report["caption_retrieval"]
+    assert caption["model"]["mrr"] > caption["random"]["mrr"]
+    assert set(caption) == {"model", "bm25", "random"}
+    assert report["tunes"] == len(corpus)
+    json.dumps(report)  # JSON-ready
+    assert "bm25" in format_report(report)
+    queries = {row["query"] for row in report["category_retrieval"]["queries"]}
+    assert "a reel" in queries and "a jig in six-eight" in queries
+
+
+def test_category_conditions_read_metadata():
+    corpus = tiny_corpus()
+    reels = [record for record in corpus if matches(record, {"tune_type": "reel"})]
+    assert reels and all(record.tune_type == "reel" for record in reels)
+    assert all(isinstance(query, str) and conditions for query, conditions in CATEGORY_QUERIES)
+
+
+def test_comparison_driver_runs_each_variant(tmp_path):
+    rows, reports = compare_training_modes(
+        tiny_corpus(), "tiny", progress=False, max_steps=2, batch_size=8, eval_size=8, save_dir=tmp_path,
+        variants={"frozen": {"text_mode": "frozen"}, "fine-tuned + masked music": {"text_mode": "finetune",
+                                                                                 "mlm_weight": 0.5}})
+    assert [row["variant"] for row in rows] == ["frozen", "fine-tuned + masked music"]
+    assert all(0 <= row["mrr"] <= 1 for row in rows) and set(reports) == {row["variant"] for row in rows}
+    # Each variant's model is kept, under a folder name made from the variant's name.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["fine-tuned-masked-music", "frozen"]
+    reloaded = ms.load_model(tmp_path / "fine-tuned-masked-music")
+    saved = json.loads((tmp_path / "frozen" / "config.json").read_text())
+    assert saved["preset"] == "tiny" and saved["training"]["steps"] == 2  # the run's facts travel with it
+    assert (tmp_path / "frozen" / "history.json").is_file()
+    assert reloaded.config.mlm_weight == 0.5 and reloaded.config.text_mode == "finetune"
