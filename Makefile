@@ -47,6 +47,8 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check musicsearch widgets tests benchmarks
+	# The layers contract (.importlinter): each subpackage imports only from the layers below it.
+	$(BIN)/lint-imports
 
 strip: install
 	$(BIN)/nbstripout notebooks/*.ipynb

@@ -35,6 +35,10 @@ import numpy as np
 
 K = 10
 CANDIDATES = 20
+# Configurations measured on every query (listwise on the first few only), in the order printed.
+COLUMNS = ["first stage", "+ rule filters (no LLM)", "likelihood (default pointwise)", "likelihood + rule filters",
+           "likelihood + first stage (w=1)", "yes/no", "yes/no + rule filters", "listwise", "listwise + rule filters"]
+# Measured only when the first stage is an index with a hybrid mode.
 HYBRID_NAMES = ["hybrid first stage (no LLM)", "hybrid + rule filters (no LLM)"]
 
 
@@ -63,7 +67,7 @@ def first_stage(args: argparse.Namespace):
         from musicsearch.search.index import SearchIndex
 
         model = ms.load_model(args.model)
-        heldout = list(corpus.split(model.config.holdout, model.config.split_seed)[1])
+        heldout = list(corpus.split(**model.heldout_split)[1])
         started = time.perf_counter()
         index = SearchIndex.build(model, heldout, progress=False)
         print(f"built the index of {len(heldout)} held-out tunes in {time.perf_counter() - started:.1f} s")
@@ -122,80 +126,99 @@ def load_times(threads: int | None) -> tuple[dict, object]:
     return times, backend
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a corpus slice and fewer listwise queries")
     parser.add_argument("--model", default=None, help="joint-space model folder: index its held-out tunes")
     parser.add_argument("--index", default=None, help="an index folder to use as the first stage")
     parser.add_argument("--keyword", action="store_true", help="force the BM25 first stage")
     parser.add_argument("--threads", type=int, default=None, help="torch threads for the model (default: torch's)")
-    args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import torch
+    return parser.parse_args()
 
+
+def rerank_orders(query: str, hits: list, filters: dict, backend, with_listwise: bool, seconds: dict,
+                  repairs: list) -> dict:
+    """Every configuration's order of one query's first-stage hits (column name -> indices into ``hits``).
+
+    Appends each reranker's seconds to ``seconds`` and the listwise repair notes to ``repairs``.
+    """
     import musicsearch as ms
-    from musicsearch.artifacts import write_json
 
-    load_before = os.getloadavg()
-    search, records, label = first_stage(args)
-    queries = dev_queries(records)
-    print(f"first stage: {label}; {len(records)} tunes; {len(queries)} dev queries with >= 5 relevant tunes")
-    load, backend = load_times(args.threads)
-    print(f"model load: {load}")
-    names = ["first stage", "+ rule filters (no LLM)", "likelihood (default pointwise)", "likelihood + rule filters",
-             "likelihood + first stage (w=1)", "yes/no", "yes/no + rule filters", "listwise", "listwise + rule filters"]
-    listwise_queries = 4 if args.quick else 8
-    print("columns: " + " | ".join(names))
-    rows, rerank_seconds, repairs = [], {"likelihood": [], "yes_no": [], "listwise": []}, []
+    identity = list(range(len(hits)))
+    orders = {"first stage": identity, "+ rule filters (no LLM)": boosted(identity, hits, filters)}
+    for method in ("likelihood", "yes_no"):
+        started = time.perf_counter()
+        result = ms.rerank_pointwise(query, hits, backend, method=method)
+        seconds[method].append(time.perf_counter() - started)
+        column = "likelihood (default pointwise)" if method == "likelihood" else "yes/no"
+        orders[column] = result.order
+        orders[f"{column.split(' (')[0]} + rule filters"] = boosted(result.order, hits, filters)
+        if method == "likelihood":
+            orders["likelihood + first stage (w=1)"] = interpolated(result.scores, hits, 1.0)
+    if with_listwise:
+        started = time.perf_counter()
+        listwise = ms.rerank_listwise(query, hits, backend)
+        seconds["listwise"].append(time.perf_counter() - started)
+        orders["listwise"] = listwise.order
+        orders["listwise + rule filters"] = boosted(listwise.order, hits, filters)
+        repairs += listwise.notes
+    return orders
+
+
+def hybrid_scores(search, query: str, filters: dict, relevant: set[str]) -> dict:
+    """nDCG of what build_search_page uses by default on an index: content fused with metadata (no LLM)."""
+    if "mode" not in inspect.signature(search.search).parameters:
+        return {}
+    fused = search.search(query, k=CANDIDATES, mode="hybrid")
+    return {"hybrid first stage (no LLM)": round(ndcg([hit.id for hit in fused], relevant), 4),
+            "hybrid + rule filters (no LLM)": round(
+                ndcg([fused[i].id for i in boosted(list(range(len(fused))), fused, filters)], relevant), 4)}
+
+
+def ranking_rows(search, queries: list, backend, listwise_queries: int) -> tuple[list[dict], dict, list]:
+    """Per-query nDCG@10 of every configuration, the rerank seconds by method, and the listwise repairs."""
+    import musicsearch as ms
+
+    rows, seconds, repairs = [], {"likelihood": [], "yes_no": [], "listwise": []}, []
+    print("columns: " + " | ".join(COLUMNS))
     for number, (query, relevant) in enumerate(queries):
         hits = search.search(query, k=CANDIDATES)
         filters = ms.rewrite_query(query).filters
-        identity = list(range(len(hits)))
-        orders = {"first stage": identity, "+ rule filters (no LLM)": boosted(identity, hits, filters)}
-        for method in ("likelihood", "yes_no"):
-            started = time.perf_counter()
-            result = ms.rerank_pointwise(query, hits, backend, method=method)
-            rerank_seconds[method].append(time.perf_counter() - started)
-            column = "likelihood (default pointwise)" if method == "likelihood" else "yes/no"
-            orders[column] = result.order
-            orders[f"{column.split(' (')[0]} + rule filters"] = boosted(result.order, hits, filters)
-            if method == "likelihood":
-                orders["likelihood + first stage (w=1)"] = interpolated(result.scores, hits, 1.0)
-        if number < listwise_queries:
-            started = time.perf_counter()
-            listwise = ms.rerank_listwise(query, hits, backend)
-            rerank_seconds["listwise"].append(time.perf_counter() - started)
-            orders["listwise"] = listwise.order
-            orders["listwise + rule filters"] = boosted(listwise.order, hits, filters)
-            repairs += listwise.notes
+        orders = rerank_orders(query, hits, filters, backend, number < listwise_queries, seconds, repairs)
         row = {"query": query, "relevant": len(relevant),
                "recall@20": round(len({h.id for h in hits} & relevant) / min(len(relevant), CANDIDATES), 3)}
         row.update({name: round(ndcg([hits[i].id for i in order], relevant), 4) for name, order in orders.items()})
-        if "mode" in inspect.signature(search.search).parameters:
-            # What build_search_page uses by default on an index: content fused with metadata (no LLM).
-            fused = search.search(query, k=CANDIDATES, mode="hybrid")
-            fused_order = list(range(len(fused)))
-            row["hybrid first stage (no LLM)"] = round(ndcg([hit.id for hit in fused], relevant), 4)
-            row["hybrid + rule filters (no LLM)"] = round(
-                ndcg([fused[i].id for i in boosted(fused_order, fused, filters)], relevant), 4)
+        row.update(hybrid_scores(search, query, filters, relevant))
         rows.append(row)
-        print(f"  {query!r:36} " + " ".join(f"{row.get(name, float('nan')):.3f}" for name in names), flush=True)
+        print(f"  {query!r:36} " + " ".join(f"{row.get(name, float('nan')):.3f}" for name in COLUMNS), flush=True)
+    return rows, seconds, repairs
 
+
+def summarise(rows: list[dict], listwise_queries: int) -> tuple[dict, dict]:
+    """Mean nDCG@10 per configuration, and each one's ratio to the first stage on the same queries."""
     def mean(name: str, subset: int | None = None) -> float:
         values = [row[name] for row in rows[:subset] if name in row]
         return round(float(np.mean(values)), 4) if values else float("nan")
 
-    table = {name: mean(name) for name in names + HYBRID_NAMES if any(name in row for row in rows)}
+    table = {name: mean(name) for name in COLUMNS + HYBRID_NAMES if any(name in row for row in rows)}
     table["first stage (listwise queries)"] = mean("first stage", listwise_queries)
     ratios = {name: round(table[name] / table["first stage"], 3) if table["first stage"] else None
               for name in table if name != "first stage"}
     for name in ("listwise", "listwise + rule filters"):
         ratios[name] = (round(table[name] / table["first stage (listwise queries)"], 3)
                         if table["first stage (listwise queries)"] else None)
+    return table, ratios
 
-    # Whole pages and the rerank stage alone, with 1 and 2 torch threads (1 wins when other work shares the cores).
-    pages, stages_by_threads, threads = [], {}, {}
+
+def page_latency(search, queries: list, quick: bool) -> tuple[list, dict, dict]:
+    """Whole pages and the rerank stage alone, with 1 and 2 torch threads (1 wins when other work shares the cores).
+
+    Returns the pages, the median seconds of each page stage by thread count, and the median pointwise
+    rerank seconds by thread count.
+    """
+    import musicsearch as ms
+
+    pages, stages_by_threads, rerank_by_threads = [], {}, {}
     for count in (1, 2):
         timed = ms.TransformersBackend(threads=count)
         seconds, timed_pages = [], []
@@ -204,15 +227,45 @@ def main() -> None:
             started = time.perf_counter()
             ms.rerank_pointwise(query, hits, timed)
             seconds.append(time.perf_counter() - started)
-        threads[f"{count} thread(s)"] = round(statistics.median(seconds), 3)
-        for query, _ in queries[:2 if args.quick else 4]:
+        rerank_by_threads[f"{count} thread(s)"] = round(statistics.median(seconds), 3)
+        for query, _ in queries[:2 if quick else 4]:
             hits = search.search(query, k=CANDIDATES)
             timed_pages.append(ms.build_search_page(query, hits, timed, k=K, candidates=CANDIDATES))
         stages_by_threads[f"{count} thread(s)"] = {
             stage: round(statistics.median(page.timings[stage] for page in timed_pages), 3)
             for stage in timed_pages[0].timings}
         pages += timed_pages
+    return pages, stages_by_threads, rerank_by_threads
+
+
+def page_behaviour(pages: list, repairs: list) -> dict:
+    """How often the model's own snippets and answers made it onto the pages, and what listwise repaired."""
     snippet_share = float(np.mean([hit.snippet_source == "llm" for page in pages for hit in page.hits]))
+    answer_share = float(np.mean([not page.answer.startswith("Top results:") for page in pages]))
+    return {"snippets_from_model_share": round(snippet_share, 3),
+            "answers_from_model_share": round(answer_share, 3),
+            "listwise_repairs": sorted(set(note.split(": ", 1)[-1] for note in repairs))[:10],
+            "answers": [page.answer for page in pages]}
+
+
+def main() -> None:
+    args = parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import torch
+
+    from musicsearch.artifacts import write_json
+
+    load_before = os.getloadavg()
+    search, records, label = first_stage(args)
+    queries = dev_queries(records)
+    print(f"first stage: {label}; {len(records)} tunes; {len(queries)} dev queries with >= 5 relevant tunes")
+    load, backend = load_times(args.threads)
+    print(f"model load: {load}")
+    listwise_queries = 4 if args.quick else 8
+    rows, rerank_seconds, repairs = ranking_rows(search, queries, backend, listwise_queries)
+    table, ratios = summarise(rows, listwise_queries)
+    pages, stages_by_threads, threads = page_latency(search, queries, args.quick)
     result = {
         "setup": {"first_stage": label, "tunes": len(records), "queries": len(queries), "k": K,
                   "candidates": CANDIDATES, "model": backend.name,
@@ -225,11 +278,7 @@ def main() -> None:
                       "rerank_top20_median": {name: round(statistics.median(v), 3) for name, v in rerank_seconds.items() if v},
                       "pointwise_rerank_by_threads": threads, "target_rerank_top20_s": 5.0},
         "model_load_s": load,
-        "behaviour": {"snippets_from_model_share": round(snippet_share, 3),
-                      "answers_from_model_share": round(float(np.mean([not page.answer.startswith("Top results:")
-                                                                       for page in pages])), 3),
-                      "listwise_repairs": sorted(set(note.split(": ", 1)[-1] for note in repairs))[:10],
-                      "answers": [page.answer for page in pages]},
+        "behaviour": page_behaviour(pages, repairs),
     }
     print("\nnDCG@10 (mean over dev queries)")
     for name, value in table.items():

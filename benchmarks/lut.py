@@ -81,7 +81,7 @@ def main() -> None:
         if (Path(directory) / "config.json").is_file():
             model = ms.load_model(directory)
             corpus = ms.load_corpus("music21", progress=False)
-            train, heldout = corpus.split(model.config.holdout, model.config.split_seed)
+            train, heldout = corpus.split(**model.heldout_split)
             model_rows += ms.study_music_model(model, train.sample(1024, seed=0), list(heldout.sample(500, seed=0)),
                                                ks=ks, vs=(8, 16), finetune_epochs=3, threads=arguments.threads)
         else:

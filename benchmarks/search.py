@@ -198,7 +198,7 @@ def _model(path):
 
         torch.manual_seed(0)
         return MusicTextModel("tiny")
-    from musicsearch.models.model import load_model
+    from musicsearch.models.loading import load_model
 
     return load_model(path or ms.default_model_dir())
 

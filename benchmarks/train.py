@@ -84,11 +84,15 @@ def main() -> int:
     repeats = 3 if args.quick else 8
     corpus = ms.load_corpus("music21", progress=False).sample(tunes, seed=0)
     config = ms.get_config("quick")
-    model = ms.MusicTextModel(config)
-    from musicsearch.models.model import collate_patches, patchify
+    architecture, training = config.architecture, config.training
+    model = ms.MusicTextModel(architecture, seed=training.seed)
+    # Train as the quick preset does: its dropout, its trainable text layers.
+    model.configure_training(dropout=training.dropout, text_trainable_layers=training.text_trainable_layers)
+    from musicsearch.data.patches import collate_patches, patchify
 
-    patch_list = sorted(patchify(corpus, config.max_patches), key=len)
-    batches = [collate_patches(patch_list[i:i + config.batch_size]) for i in range(0, len(patch_list), config.batch_size)]
+    patch_list = sorted(patchify(corpus, architecture.max_patches), key=len)
+    batch_size = training.batch_size
+    batches = [collate_patches(patch_list[i:i + batch_size]) for i in range(0, len(patch_list), batch_size)]
     results = {"machine": {"threads": torch.get_num_threads(), "cpus": os.cpu_count(),
                            "load_average_1min": os.getloadavg()[0]}, "tunes": tunes}
 

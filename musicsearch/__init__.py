@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Idle OpenMP threads spin by default; on a 2-core laptop that slows torch 5-9x when faiss or tokenizers
 # also use threads. Must be set before torch is first imported, so it lives here.
@@ -21,85 +21,217 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
-# Public name -> module that defines it. Each topic keeps its own block.
-_EXPORTS: dict[str, str] = {
-    # paths and artifacts
-    "home": "paths", "default_model_dir": "paths", "default_index_dir": "paths",
-    "MusicSearchError": "errors", "ABCError": "errors", "CorpusError": "errors",
-    "ArtifactError": "errors", "QueryError": "errors", "LLMError": "errors",
-    # ABC text and bar patches
-    "split_tunes": "data.abc", "clean_abc": "data.abc", "parse_header": "data.abc",
-    "ParsedTune": "data.abc", "parse_tune": "data.abc",
-    "abc_to_patches": "data.patches", "patches_to_text": "data.patches", "split_bars": "data.patches",
-    "PATCH_LENGTH": "data.patches", "VOCAB_SIZE": "data.patches", "PAD_ID": "data.patches", "MASK_ID": "data.patches", "END_ID": "data.patches",
-    # captions and features
-    "music_features": "data.features", "parse_key": "data.features", "meter_words": "data.features", "key_words": "data.features",
-    "tune_type": "data.features", "origin_country": "data.features",
-    "caption_parts": "data.captions", "make_captions": "data.captions", "text_dropout": "data.captions",
-    "CAPTION_TEMPLATES": "data.captions", "Tags": "data.captions", "tags_of": "data.captions", "describe": "data.captions",
-    # corpus
-    "Record": "data.corpus", "Corpus": "data.corpus", "BuildReport": "data.corpus",
-    "build_corpus": "data.corpus", "load_corpus": "data.corpus", "corpus_stats": "data.corpus", "save_corpus": "data.corpus",
-    "read_corpus": "data.corpus",
-    "to_abc": "data.formats", "render_svg": "viz.notation", "display_score": "viz.notation",
-    "plot_corpus_overview": "viz.corpus_plots",
-    # model and training (issue 3)
-    "MusicTextModel": "models.model", "load_model": "models.model", "ModelConfig": "models.config", "PRESETS": "models.config",
-    "get_config": "models.config", "train": "training.loop", "save_trained_model": "training.loop", "TrainingHistory": "training.history",
-    "plot_history": "viz.training_plots", "LivePlot": "viz.training_plots",
-    "evaluate_retrieval": "evaluation.retrieval", "format_report": "evaluation.retrieval", "CATEGORY_QUERIES": "evaluation.retrieval",
-    "compare_training_modes": "studies.training_modes", "clip_loss": "models.losses", "corrupt_patches": "training.masked_music",
-    "collection_shares": "training.sampling", "load_clamp_checkpoint": "models.clamp",
-    "training_texts": "data.texts", "query_caption": "data.texts", "pretrain_masked_music": "training.masked_music",
-    # search and zero-shot (issue 4)
-    "Hit": "search.hit", "SearchIndex": "search.index", "load_index": "search.index", "MAX_QUERY_CHARS": "search.queries",
-    "ANNParams": "search.ann", "KeywordIndex": "search.keywords",
-    "FusionWeights": "search.hybrid", "metadata_text": "search.hybrid", "make_dev_queries": "search.hybrid",
-    "tune_fusion_weights": "search.hybrid",
-    "ZeroShotClassifier": "zeroshot.classifier", "build_zero_shot_classifier": "zeroshot.classifier", "plot_confusion_matrix": "zeroshot.classifier",
-    "evaluate_zero_shot": "evaluation.zeroshot", "format_zero_shot_results": "evaluation.zeroshot",
-    "heldout_examples": "evaluation.zeroshot", "compare_templates": "evaluation.zeroshot", "format_hits": "search.hit",
-    "PROMPT_TEMPLATES": "zeroshot.templates", "apply_template": "zeroshot.templates",
-    "synthetic_embeddings": "evaluation.ann", "recall_at_k": "evaluation.ann", "measure_index": "evaluation.ann",
-    "plot_recall_latency": "evaluation.ann",
-    # lookup tables (issue 5)
-    "LUTLinear": "lut.layer", "LUTError": "lut.layer",
-    "replace_linear": "lut.convert", "select_linear_layers": "lut.convert", "convert_to_lut": "lut.convert",
-    "convert_music_model": "lut.convert", "save_lut_model": "lut.convert", "load_lut_model": "lut.convert",
-    "capture_inputs": "lut.centroids", "kmeans_init": "lut.centroids", "finetune_lut": "lut.centroids",
-    "freeze_model": "lut.centroids", "lut_layers": "lut.centroids",
-    "lut_cost": "lut.bench", "bench_layers": "lut.bench", "format_layer_table": "lut.bench",
-    "time_calls": "lut.bench", "torch_threads": "lut.bench", "model_bytes": "lut.bench", "int8_dynamic": "lut.bench",
-    "study_classifier": "studies.lut_study", "study_music_model": "studies.lut_study", "format_study_table": "studies.lut_study",
-    "origin_task": "studies.lut_tasks", "digits_task": "studies.lut_tasks", "mlp_classifier": "studies.lut_tasks",
-    "PatchClassifier": "studies.lut_tasks", "train_classifier": "studies.lut_tasks", "task_accuracy": "studies.lut_tasks",
-    "toy_2d": "viz.lut_plots", "plot_toy_2d": "viz.lut_plots", "plot_layer_speedups": "viz.lut_plots",
-    "plot_pareto": "viz.lut_plots", "plot_pareto_interactive": "viz.lut_plots", "pareto_front": "viz.lut_plots",
-    # language models and result pages (issue 6)
-    "LLMBackend": "llm.backends.base", "Completion": "llm.backends.base", "load_backend": "llm.backends.base",
-    "TransformersBackend": "llm.backends.transformers", "OpenAIBackend": "llm.backends.openai",
-    "default_gguf_path": "llm.backends.weights", "build_tiny_model": "llm.backends.weights",
-    "start_server": "llm.backends.server", "LLMServer": "llm.backends.server",
-    "PromptTemplate": "llm.prompts", "TEMPLATES": "llm.prompts", "describe_hit": "llm.prompts",
-    "clean_text": "llm.prompts",
-    "RewrittenQuery": "llm.rewrite", "rewrite_query": "llm.rewrite", "match_filters": "llm.rewrite",
-    "RerankResult": "llm.rerank", "rerank_hits": "llm.rerank", "rerank_pointwise": "llm.rerank", "rerank_listwise": "llm.rerank",
-    "parse_permutation": "llm.rerank",
-    "SearchPage": "llm.page", "PageHit": "llm.page", "build_search_page": "llm.page",
-    "KeywordSearch": "search.keyword_search",
-    "Demonstration": "llm.dsp", "DSPResult": "llm.dsp", "make_demonstrations": "llm.dsp", "dsp_search": "llm.dsp",
-    "two_hop_question": "llm.dsp",
-    "PseudoCaption": "llm.pseudo_captions", "generate_pseudo_captions": "llm.pseudo_captions",
-    "watermark_config": "llm.pseudo_captions", "watermark_z_scores": "llm.pseudo_captions",
-    "add_pseudo_captions": "llm.pseudo_captions",
-    # maps and plots (issue 7)
-    "project": "viz.projection", "MapPoints": "viz.maps", "map_points": "viz.maps", "query_overlay": "viz.maps",
-    "plot_map": "viz.map_plots", "plot_map_static": "viz.map_plots", "add_query_overlay": "viz.map_plots",
-    "similarity_matrix": "viz.similarity_plots", "plot_similarity_heatmap": "viz.similarity_plots",
-    "abc_to_midi": "viz.audio", "abc_to_waveform": "viz.audio", "audio_preview": "viz.audio", "synthesize": "viz.audio",
-    "run_search": "ui.search_view", "hit_card_html": "ui.search_view", "zero_shot_summary": "ui.panels",
-    "load_lut_study": "ui.panels",
+# Module (below musicsearch) -> the public names it defines, bottom layer first, one entry per module.
+_MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
+    # core
+    "errors": ("ABCError", "ArtifactError", "CorpusError", "LLMError", "MusicSearchError", "QueryError"),
+    "paths": ("default_index_dir", "default_model_dir", "home"),
+    # data: ABC text, patches, features, captions, the corpus
+    "data.abc": ("ParsedTune", "clean_abc", "parse_header", "parse_tune", "split_tunes"),
+    "data.captions": ("CAPTION_TEMPLATES", "Tags", "caption_parts", "describe", "make_captions", "tags_of",
+        "text_dropout"),
+    "data.corpus": ("BuildReport", "Corpus", "Record"),
+    "data.corpus_io": ("build_corpus", "corpus_stats", "load_corpus"),
+    "data.corpus_store": ("read_corpus", "save_corpus"),
+    "data.features": ("key_words", "meter_words", "music_features", "origin_country", "parse_key",
+        "tune_type"),
+    "data.formats": ("to_abc",),
+    "data.patches": ("END_ID", "MASK_ID", "PAD_ID", "PATCH_LENGTH", "VOCAB_SIZE", "abc_to_patches",
+        "collate_patches", "patches_to_text", "split_bars"),
+    "data.texts": ("query_caption", "training_texts"),
+    # lut: lookup-table layers
+    "lut.bench": ("bench_layers", "format_layer_table", "int8_dynamic", "lut_cost", "model_bytes",
+        "time_calls", "torch_threads"),
+    "lut.centroids": ("capture_inputs", "finetune_lut", "freeze_model", "kmeans_init", "lut_layers"),
+    "lut.convert": ("convert_to_lut", "replace_linear", "select_linear_layers"),
+    "lut.layer": ("LUTError", "LUTLinear"),
+    # models: configs, the music-text model, loading
+    "models.clamp": ("load_clamp_checkpoint",),
+    "models.config": ("ModelConfig", "PRESETS"),
+    "models.loading": ("load_model",),
+    "models.losses": ("clip_loss",),
+    "models.lut_model": ("convert_music_model", "load_lut_model", "music_batches", "save_lut_model"),
+    "models.model": ("MusicTextModel",),
+    # search: hits, the index, hybrid and keyword search, queries
+    "search.ann": ("ANNParams",),
+    "search.hit": ("Hit", "format_hits"),
+    "search.hybrid": ("FusionWeights", "make_dev_queries", "metadata_text", "tune_fusion_weights"),
+    "search.index": ("SearchIndex", "load_index"),
+    "search.keyword_search": ("KeywordSearch",),
+    "search.keywords": ("KeywordIndex",),
+    "search.queries": ("MAX_QUERY_CHARS", "Query", "parse_query"),
+    # zeroshot
+    "zeroshot.classifier": ("ZeroShotClassifier", "build_zero_shot_classifier"),
+    "zeroshot.templates": ("PROMPT_TEMPLATES", "apply_template"),
+    # llm: backends, prompts, rewrite, rerank, result pages, DSP, pseudo-captions
+    "llm.backends.base": ("Completion", "LLMBackend"),
+    "llm.backends.factory": ("load_backend",),
+    "llm.backends.openai": ("OpenAIBackend",),
+    "llm.backends.server": ("LLMServer", "start_server"),
+    "llm.backends.transformers": ("TransformersBackend",),
+    "llm.backends.weights": ("build_tiny_model", "default_gguf_path"),
+    "llm.dsp": ("DSPResult", "Demonstration", "dsp_search", "make_demonstrations", "two_hop_question"),
+    "llm.page": ("PageHit", "SearchPage", "build_search_page"),
+    "llm.prompts": ("PromptTemplate", "TEMPLATES", "clean_text", "describe_hit"),
+    "llm.pseudo_captions": ("PseudoCaption", "add_pseudo_captions", "generate_pseudo_captions",
+        "watermark_config", "watermark_z_scores"),
+    "llm.rerank": ("RerankResult", "parse_permutation", "rerank_hits", "rerank_listwise",
+        "rerank_pointwise"),
+    "llm.rewrite": ("RewrittenQuery", "match_filters", "rewrite_query"),
+    # evaluation
+    "evaluation.ann": ("format_ann_results", "measure_index", "recall_at_k", "synthetic_embeddings"),
+    "evaluation.retrieval": ("CATEGORY_QUERIES", "evaluate_retrieval", "format_report"),
+    "evaluation.zeroshot": ("compare_templates", "evaluate_zero_shot", "format_zero_shot_results",
+        "heldout_examples"),
+    # training
+    "training.config": ("RunConfig", "TrainingConfig", "get_config"),
+    "training.history": ("TrainingHistory",),
+    "training.loop": ("save_trained_model", "train"),
+    "training.masked_music": ("corrupt_patches", "pretrain_masked_music"),
+    "training.sampling": ("collection_shares",),
+    # studies
+    "studies.lut_study": ("format_study_table", "study_classifier", "study_music_model"),
+    "studies.lut_tasks": ("PatchClassifier", "digits_task", "mlp_classifier", "origin_task",
+        "task_accuracy", "train_classifier"),
+    "studies.training_modes": ("compare_training_modes",),
+    # viz: maps, plots, notation, audio
+    "viz.ann_plots": ("plot_recall_latency",),
+    "viz.audio": ("abc_to_midi", "abc_to_waveform", "audio_preview", "synthesize"),
+    "viz.corpus_plots": ("plot_corpus_overview",),
+    "viz.lut_plots": ("pareto_front", "plot_layer_speedups", "plot_pareto", "plot_pareto_interactive",
+        "plot_toy_2d", "toy_2d"),
+    "viz.map_plots": ("add_query_overlay", "plot_map", "plot_map_static"),
+    "viz.maps": ("MapPoints", "map_points", "query_overlay"),
+    "viz.notation": ("display_score", "render_svg"),
+    "viz.projection": ("project",),
+    "viz.similarity_plots": ("plot_similarity_heatmap", "similarity_matrix"),
+    "viz.training_plots": ("LivePlot", "plot_history"),
+    "viz.zeroshot_plots": ("plot_confusion_matrix",),
+    # ui: widget behaviour
+    "ui.panels": ("load_lut_study", "zero_shot_summary"),
+    "ui.search_view": ("hit_card_html", "run_search"),
 }
+# Public name -> module that defines it, for the lazy lookup below.
+_EXPORTS: dict[str, str] = {name: module for module, names in _MODULE_EXPORTS.items() for name in names}
+
+if TYPE_CHECKING:  # editors and type checkers see every public name; at run time they load lazily
+    from .data.abc import ParsedTune, clean_abc, parse_header, parse_tune, split_tunes
+    from .data.captions import (
+        CAPTION_TEMPLATES,
+        Tags,
+        caption_parts,
+        describe,
+        make_captions,
+        tags_of,
+        text_dropout,
+    )
+    from .data.corpus import BuildReport, Corpus, Record
+    from .data.corpus_io import build_corpus, corpus_stats, load_corpus
+    from .data.corpus_store import read_corpus, save_corpus
+    from .data.features import key_words, meter_words, music_features, origin_country, parse_key, tune_type
+    from .data.formats import to_abc
+    from .data.patches import (
+        END_ID,
+        MASK_ID,
+        PAD_ID,
+        PATCH_LENGTH,
+        VOCAB_SIZE,
+        abc_to_patches,
+        collate_patches,
+        patches_to_text,
+        split_bars,
+    )
+    from .data.texts import query_caption, training_texts
+    from .errors import ABCError, ArtifactError, CorpusError, LLMError, MusicSearchError, QueryError
+    from .evaluation.ann import format_ann_results, measure_index, recall_at_k, synthetic_embeddings
+    from .evaluation.retrieval import CATEGORY_QUERIES, evaluate_retrieval, format_report
+    from .evaluation.zeroshot import (
+        compare_templates,
+        evaluate_zero_shot,
+        format_zero_shot_results,
+        heldout_examples,
+    )
+    from .llm.backends.base import Completion, LLMBackend
+    from .llm.backends.factory import load_backend
+    from .llm.backends.openai import OpenAIBackend
+    from .llm.backends.server import LLMServer, start_server
+    from .llm.backends.transformers import TransformersBackend
+    from .llm.backends.weights import build_tiny_model, default_gguf_path
+    from .llm.dsp import Demonstration, DSPResult, dsp_search, make_demonstrations, two_hop_question
+    from .llm.page import PageHit, SearchPage, build_search_page
+    from .llm.prompts import TEMPLATES, PromptTemplate, clean_text, describe_hit
+    from .llm.pseudo_captions import (
+        PseudoCaption,
+        add_pseudo_captions,
+        generate_pseudo_captions,
+        watermark_config,
+        watermark_z_scores,
+    )
+    from .llm.rerank import RerankResult, parse_permutation, rerank_hits, rerank_listwise, rerank_pointwise
+    from .llm.rewrite import RewrittenQuery, match_filters, rewrite_query
+    from .lut.bench import (
+        bench_layers,
+        format_layer_table,
+        int8_dynamic,
+        lut_cost,
+        model_bytes,
+        time_calls,
+        torch_threads,
+    )
+    from .lut.centroids import capture_inputs, finetune_lut, freeze_model, kmeans_init, lut_layers
+    from .lut.convert import convert_to_lut, replace_linear, select_linear_layers
+    from .lut.layer import LUTError, LUTLinear
+    from .models.clamp import load_clamp_checkpoint
+    from .models.config import PRESETS, ModelConfig
+    from .models.loading import load_model
+    from .models.losses import clip_loss
+    from .models.lut_model import convert_music_model, load_lut_model, music_batches, save_lut_model
+    from .models.model import MusicTextModel
+    from .paths import default_index_dir, default_model_dir, home
+    from .search.ann import ANNParams
+    from .search.hit import Hit, format_hits
+    from .search.hybrid import FusionWeights, make_dev_queries, metadata_text, tune_fusion_weights
+    from .search.index import SearchIndex, load_index
+    from .search.keyword_search import KeywordSearch
+    from .search.keywords import KeywordIndex
+    from .search.queries import MAX_QUERY_CHARS, Query, parse_query
+    from .studies.lut_study import format_study_table, study_classifier, study_music_model
+    from .studies.lut_tasks import (
+        PatchClassifier,
+        digits_task,
+        mlp_classifier,
+        origin_task,
+        task_accuracy,
+        train_classifier,
+    )
+    from .studies.training_modes import compare_training_modes
+    from .training.config import RunConfig, TrainingConfig, get_config
+    from .training.history import TrainingHistory
+    from .training.loop import save_trained_model, train
+    from .training.masked_music import corrupt_patches, pretrain_masked_music
+    from .training.sampling import collection_shares
+    from .ui.panels import load_lut_study, zero_shot_summary
+    from .ui.search_view import hit_card_html, run_search
+    from .viz.ann_plots import plot_recall_latency
+    from .viz.audio import abc_to_midi, abc_to_waveform, audio_preview, synthesize
+    from .viz.corpus_plots import plot_corpus_overview
+    from .viz.lut_plots import (
+        pareto_front,
+        plot_layer_speedups,
+        plot_pareto,
+        plot_pareto_interactive,
+        plot_toy_2d,
+        toy_2d,
+    )
+    from .viz.map_plots import add_query_overlay, plot_map, plot_map_static
+    from .viz.maps import MapPoints, map_points, query_overlay
+    from .viz.notation import display_score, render_svg
+    from .viz.projection import project
+    from .viz.similarity_plots import plot_similarity_heatmap, similarity_matrix
+    from .viz.training_plots import LivePlot, plot_history
+    from .viz.zeroshot_plots import plot_confusion_matrix
+    from .zeroshot.classifier import ZeroShotClassifier, build_zero_shot_classifier
+    from .zeroshot.templates import PROMPT_TEMPLATES, apply_template
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

@@ -1,4 +1,4 @@
-"""``SearchBox``: a sentence or an ABC snippet → ranked hits with notation, audio preview and metadata."""
+"""``SearchBox``: a sentence, an ABC snippet or a score file → ranked hits with notation, audio preview and metadata."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class SearchBox(ipw.VBox):
     mode = traitlets.Enum(("content", "hybrid"), default_value="hybrid")
     k = traitlets.Int(5)
     hits = traitlets.List()  # the last hits (musicsearch.Hit)
-    query_kind = traitlets.Unicode("")  # "text" or "abc" after a search
+    query_kind = traitlets.Unicode("")  # "text", "abc" or "file" after a search (musicsearch.search.queries)
 
     def __init__(
         self, index: Any, *, k: int = 5, mode: str = "hybrid", notation: bool = True, **kwargs: Any

@@ -18,7 +18,7 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(arguments: argparse.Namespace):
-    from ..data.corpus import load_corpus
+    from ..data.corpus_io import load_corpus
 
     collections = arguments.collections.split(",") if arguments.collections else None
     return load_corpus(arguments.source, collections=collections, limit=arguments.limit,
@@ -27,7 +27,7 @@ def _load(arguments: argparse.Namespace):
 
 
 def _corpus_build(arguments: argparse.Namespace) -> int:
-    from ..data.corpus import save_corpus
+    from ..data.corpus_store import save_corpus
 
     corpus = _load(arguments)
     if arguments.out:
@@ -42,7 +42,7 @@ def _corpus_build(arguments: argparse.Namespace) -> int:
 
 
 def _corpus_stats(arguments: argparse.Namespace) -> int:
-    from ..data.corpus import corpus_stats
+    from ..data.corpus_io import corpus_stats
 
     stats = corpus_stats(_load(arguments))
     if arguments.json:

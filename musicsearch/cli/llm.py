@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
 
 
 def _llm_serve(args: argparse.Namespace) -> int:
-    from ..llm.backends.base import load_backend
+    from ..llm.backends.factory import load_backend
     from ..llm.backends.server import serve
 
     if args.backend.startswith("openai:"):
@@ -64,7 +64,7 @@ def _llm_generate(args: argparse.Namespace) -> int:
 
 def backend_from_spec(spec: str, threads: int | None) -> Any:
     """The backend a ``--backend`` spec names; ``--threads`` applies to local backends only."""
-    from ..llm.backends.base import load_backend
+    from ..llm.backends.factory import load_backend
 
     local = not spec.startswith("openai:")
     return load_backend(spec, **({"threads": threads} if local and threads else {}))

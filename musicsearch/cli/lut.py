@@ -37,10 +37,10 @@ def _lut_bench(arguments: argparse.Namespace) -> int:
 
 
 def _lut_convert(arguments: argparse.Namespace) -> int:
-    from ..data.corpus import load_corpus
+    from ..data.corpus_io import load_corpus
     from ..lut.bench import model_bytes
-    from ..lut.convert import convert_music_model, save_lut_model
-    from ..models.model import load_model
+    from ..models.loading import load_model
+    from ..models.lut_model import convert_music_model, save_lut_model
 
     model = load_model(arguments.model)
     collections = arguments.collections.split(",") if arguments.collections else None

@@ -8,7 +8,7 @@ import time
 
 def _model_build(arguments: argparse.Namespace) -> int:
     from .. import paths
-    from ..data.corpus import load_corpus
+    from ..data.corpus_io import load_corpus
 
     model_dir = paths.default_model_dir()
     index_dir = paths.default_index_dir()
@@ -16,7 +16,7 @@ def _model_build(arguments: argparse.Namespace) -> int:
     corpus = load_corpus(arguments.source)
     print(corpus.report.summary())
     if (model_dir / "model.safetensors").is_file() and not arguments.force:
-        from ..models.model import load_model
+        from ..models.loading import load_model
 
         model = load_model(model_dir)
         print(f"model: {model_dir} (exists; --force retrains)")

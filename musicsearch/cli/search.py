@@ -8,7 +8,11 @@ Examples::
     musicsearch search "a slow air" --mode content      # the music embeddings alone
     musicsearch search --queries queries.jsonl --output hits.jsonl
     musicsearch search --like my_tune.abc -k 5          # query by example
+    musicsearch search "K:D |:dfa afd|gfe dcB|" -k 5    # query by example, typed as ABC
     musicsearch classify tunes.abc --labels "jig,reel,hornpipe"
+
+A query is read as the search box reads it (:func:`musicsearch.search.queries.parse_query`): the path of
+a score file or an ABC snippet (``"K:D |:dfa afd|"``) is a query by example, anything else is text.
 
 A query file holds one query per line, as plain text or as a JSON object ``{"q": "...", "k": 5}``
 (JSONL); both may be mixed. Blank lines are skipped. Each other line gives one output line, in order:
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import QueryError
+from ..errors import ABCError, CorpusError, QueryError
 
 BATCH = 64  # queries encoded per forward pass in batch mode
 
@@ -131,8 +135,8 @@ def register(subparsers: Any) -> None:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from ..data.corpus import load_corpus
-    from ..models.model import load_model
+    from ..data.corpus_io import load_corpus
+    from ..models.loading import load_model
     from ..paths import default_index_dir, default_model_dir
     from ..search.index import SearchIndex
 
@@ -151,7 +155,7 @@ def _load_index(args: argparse.Namespace) -> Any:
 
     index = load_index(args.index)
     if args.model is not None:
-        from ..models.model import load_model
+        from ..models.loading import load_model
 
         index.model = load_model(args.model)
     return index
@@ -166,13 +170,13 @@ def _search(args: argparse.Namespace) -> int:
     if args.like is not None and not args.like.is_file():
         raise QueryError(f"--like {args.like}: no such file; give an ABC, MusicXML, kern or MIDI file.")
     if args.queries is None:
-        index = _load_index(args)
-        if args.like is not None:
-            query, hits = str(args.like), index.search_music(args.like, args.k)
-        else:
-            query, hits = args.query, index.search(args.query, args.k, mode=args.mode)
+        from ..search.queries import Query, parse_query, search_query
+
+        query = Query("file", str(args.like)) if args.like is not None else parse_query(args.query)
+        hits = search_query(_load_index(args), query, args.k, mode=args.mode)
+        shown = str(args.like) if args.like is not None else args.query
         if args.json:
-            print(json.dumps({"q": query, "hits": [hit.to_dict(abc=args.abc) for hit in hits]}, ensure_ascii=False))
+            print(json.dumps({"q": shown, "hits": [hit.to_dict(abc=args.abc) for hit in hits]}, ensure_ascii=False))
         else:
             _print_table(hits)
         return 0
@@ -194,9 +198,9 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _answer(index: Any, entries: list[QueryLine], args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Results for a chunk of query lines, encoding the good ones in one batch."""
+    """Results for a chunk of query lines, encoding the text ones in one batch (ABC and files one by one)."""
     from ..search.ann import check_k
-    from ..search.queries import clean_query
+    from ..search.queries import parse_query, search_query
 
     payloads: list[dict[str, Any]] = []
     good: list[tuple[int, str, int]] = []
@@ -205,8 +209,12 @@ def _answer(index: Any, entries: list[QueryLine], args: argparse.Namespace) -> l
         try:
             if entry.error:
                 raise QueryError(entry.error)
-            good.append((len(payloads), clean_query(entry.q), check_k(entry.k or args.k, len(index))))
-        except QueryError as error:
+            query, k = parse_query(entry.q), check_k(entry.k or args.k, len(index))
+            if query.kind == "text":
+                good.append((len(payloads), query.value, k))
+            else:
+                payload["hits"] = [hit.to_dict(abc=args.abc) for hit in search_query(index, query, k)]
+        except (QueryError, ABCError, CorpusError) as error:  # a bad line, never a missing model or index
             payload["error"] = str(error)
         payloads.append(payload)
     if good:
@@ -224,7 +232,7 @@ def _print_table(hits: list[Any]) -> None:
 
 
 def _classify(args: argparse.Namespace) -> int:
-    from ..models.model import load_model
+    from ..models.loading import load_model
     from ..zeroshot.classifier import ZeroShotClassifier
 
     if bool(args.files) == bool(args.corpus):
@@ -248,7 +256,8 @@ def _classify(args: argparse.Namespace) -> int:
 
 
 def _records_of(args: argparse.Namespace) -> list[Any]:
-    from ..data.corpus import Record, load_corpus
+    from ..data.corpus import Record
+    from ..data.corpus_io import load_corpus
     from ..data.sources import read_score_file
 
     if args.corpus:

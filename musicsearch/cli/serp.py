@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
 
 def _first_stage(args: argparse.Namespace) -> Any:
     if args.first_stage == "keyword":
-        from ..data.corpus import load_corpus
+        from ..data.corpus_io import load_corpus
         from ..search.keyword_search import KeywordSearch
 
         return KeywordSearch(load_corpus(args.corpus, progress=sys.stderr.isatty()))

@@ -1,4 +1,4 @@
-"""``musicsearch train`` and ``musicsearch eval`` (issue 3); ``musicsearch model build`` lives in cli_build.
+"""``musicsearch train`` and ``musicsearch eval``; ``musicsearch model build`` lives in :mod:`musicsearch.cli.model`.
 
 Heavy imports (torch, transformers) happen inside the handlers, so ``musicsearch --help`` stays fast.
 
@@ -31,7 +31,7 @@ def _overrides(pairs: list[str]) -> dict:
 
 
 def _load(source: str, progress: bool):
-    from ..data.corpus import load_corpus
+    from ..data.corpus_io import load_corpus
 
     return load_corpus(source, progress=progress)
 
@@ -39,10 +39,12 @@ def _load(source: str, progress: bool):
 def _train_and_save(preset: str, corpus_source: str, out: Path, overrides: dict, progress: bool) -> dict:
     from ..artifacts import write_json
     from ..evaluation.retrieval import evaluate_retrieval
+    from ..training.config import get_config
     from ..training.loop import train
 
+    config = get_config(preset, **overrides)  # an unknown --set field fails here, before the corpus loads
     corpus = _load(corpus_source, progress)
-    model, history = train(preset, corpus, out=out, progress=progress, **overrides)
+    model, history = train(config, corpus, out=out, progress=progress)
     report = evaluate_retrieval(model, corpus, progress=progress)
     report["training"] = history.summary()
     write_json(out / "eval.json", report)
@@ -62,7 +64,7 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from ..artifacts import write_json
     from ..evaluation.retrieval import evaluate_retrieval, format_report
-    from ..models.model import load_model
+    from ..models.loading import load_model
 
     model = load_model(args.model)
     corpus = _load(args.corpus, not args.quiet)
@@ -81,7 +83,7 @@ def register(subparsers) -> None:
     train.add_argument("--out", required=True, help="folder for the model, checkpoints and eval.json")
     train.add_argument("--corpus", default="music21", help="'music21' (default), a folder or a table of tunes")
     train.add_argument("--set", action="append", metavar="FIELD=VALUE",
-                       help="override a config field, e.g. --set epochs=2 --set text_mode=finetune")
+                       help="override an architecture or training field, e.g. --set epochs=2 --set text_mode=finetune")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(handler=_train)
 

@@ -225,11 +225,7 @@ def music_features(abc: str, metadata: dict[str, str] | None = None) -> dict[str
     body = "\n".join(line for line in abc.split("\n") if not re.match(r"^[A-Za-z]:", line))
     num_bars = max(1, len(re.findall(r"\|+:?|:\|", _SKIP.sub(" ", body))))
     voices = set(re.findall(r"^V:\s*(\S+)", abc, flags=re.MULTILINE)) | set(re.findall(r"\[V:\s*([^\]\s]+)", abc))
-    key_value = metadata.get("key")
-    if key_value is None:
-        found = re.findall(r"^K:(.*)$", abc, flags=re.MULTILINE)
-        key_value = found[0] if found else None
-    key = parse_key(key_value)
+    key = parse_key(record_key(metadata, abc))
     notes = _notes(abc, key)
     pitches = [pitch for pitch, _ in notes]
     final_letter = None

@@ -4,13 +4,17 @@ Each kept header line is one patch and the body is split on bar lines, the bar l
 bar it closes. Characters map ASCII 32–126 → 1–95; 0 pads, 96 masks (for the masked music model), 97
 ends a patch shorter than 64 characters. Unlike CLaMP's reference code, a trailing bar with no closing
 bar line is kept, not dropped. A bar longer than 64 characters is cut at 64 (CLaMP does the same); a
-tune with more patches than ``max_patches`` keeps its first ``max_patches``.
+tune with more patches than ``max_patches`` keeps its first ``max_patches``. :func:`patchify` patches a
+batch of tunes (ABC strings or Records) and :func:`collate_patches` pads them into the tensors an encoder
+takes.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -143,3 +147,52 @@ def patches_to_text(patches: np.ndarray) -> list[str]:
             characters.append("□" if code == MASK_ID else chr(code + _FIRST_CHAR - 1))
         texts.append("".join(characters))
     return texts
+
+
+def _abc_of(item: Any, position: int) -> str:
+    if isinstance(item, str):
+        return item
+    abc = getattr(item, "abc", None)
+    if isinstance(abc, str):
+        return abc
+    raise ABCError(f"item {position} is a {type(item).__name__}; pass ABC strings, Records or a Corpus.")
+
+
+def patchify(items: Iterable[Any], max_patches: int) -> list[np.ndarray]:
+    """Bar patches of each item (ABC string or Record); tunes longer than ``max_patches`` keep their start.
+
+    Raises:
+        ABCError: an item is neither ABC text nor has an ``abc`` field, or holds no music (the message
+            names the record id or the item's position).
+
+    Example:
+        >>> [p.shape for p in patchify(["K:G\\nGAB|cde|", "K:D\\nd2|"], max_patches=8)]
+        [(3, 64), (2, 64)]
+    """
+    patches = []
+    for position, item in enumerate(items):
+        try:
+            patches.append(abc_to_patches(_abc_of(item, position), max_patches=max_patches))
+        except ABCError as error:
+            name = getattr(item, "id", None) or f"item {position}"
+            raise ABCError(f"{name}: {error}") from error
+    return patches
+
+
+def collate_patches(patch_list: list[np.ndarray]) -> tuple[Any, Any]:
+    """Pad ``(P_i, 64)`` arrays into ``(B, max P, 64)`` int64 patches and a ``(B, max P)`` bool mask (torch).
+
+    Example:
+        >>> patches, mask = collate_patches(patchify(["K:G\\nGAB|cde|", "K:D\\nd2|"], max_patches=8))
+        >>> tuple(patches.shape), mask.sum(1).tolist()
+        ((2, 3, 64), [3, 2])
+    """
+    import torch  # here, not at the top: the data layer stays importable without torch's start-up cost
+
+    length = max(len(patches) for patches in patch_list)
+    batch = np.zeros((len(patch_list), length, patch_list[0].shape[1]), dtype=np.uint8)
+    mask = np.zeros((len(patch_list), length), dtype=bool)
+    for row, patches in enumerate(patch_list):
+        batch[row, : len(patches)] = patches
+        mask[row, : len(patches)] = True
+    return torch.from_numpy(batch).long(), torch.from_numpy(mask)

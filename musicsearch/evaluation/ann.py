@@ -6,6 +6,7 @@ exact top-k that the approximate top-k finds (the usual ANN-benchmarks definitio
 
 Synthetic embeddings are clustered with a low intrinsic dimension, like real learnt embeddings; an
 isotropic Gaussian cloud in 256 dimensions would make every index look worse than on real data.
+:func:`format_ann_results` prints the rows; :func:`musicsearch.viz.ann_plots.plot_recall_latency` draws them.
 
 Example:
     >>> vectors = synthetic_embeddings(2000, 32, seed=0)
@@ -123,21 +124,23 @@ def first_reaching(rows: Sequence[dict[str, Any]], recall: float = 0.95) -> dict
     return min(good, key=lambda row: row["p50_ms"]) if good else None
 
 
-def plot_recall_latency(rows: Sequence[dict[str, Any]], *, exact_ms: float | None = None, ax: Any = None) -> Any:
-    """Recall@k against median latency, one line per index kind (rows from :func:`sweep`)."""
-    import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 3.8))
-    for kind in dict.fromkeys(row["kind"] for row in rows):
-        points = sorted((row["p50_ms"], row["recall"], row["value"]) for row in rows if row["kind"] == kind)
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=kind)
-        for latency, recall, value in points:
-            ax.annotate(str(value), (latency, recall), textcoords="offset points", xytext=(3, -9), fontsize=7)
-    if exact_ms is not None:
-        ax.axvline(exact_ms, color="grey", linestyle="--", label="exact (flat)")
-    ax.set_xscale("log")
-    ax.set_xlabel("median latency per query (ms)")
-    ax.set_ylabel("recall@10 vs exact")
-    ax.legend()
-    return ax
+# Column title -> key of a measure_index / sweep row; a column shows only when some row has its key.
+_COLUMNS = {"kind": "kind", "value": "value", "recall@k": "recall", "p50 ms": "p50_ms", "p99 ms": "p99_ms",
+            "build s": "build_s", "bytes/vector": "bytes_per_vector"}
+
+
+def format_ann_results(rows: Sequence[dict[str, Any]]) -> str:
+    """A Markdown table of :func:`measure_index` results or :func:`sweep` rows (their text form).
+
+    Example:
+        >>> print(format_ann_results([{"kind": "hnsw", "value": 64, "recall": 0.97, "p50_ms": 0.21, "p99_ms": 0.4}]))
+        | kind | value | recall@k | p50 ms | p99 ms |
+        |---|---|---|---|---|
+        | hnsw | 64 | 0.97 | 0.21 | 0.4 |
+    """
+    columns = {title: key for title, key in _COLUMNS.items() if any(key in row for row in rows)} or _COLUMNS
+    lines = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(str(row.get(key, "")) for key in columns.values()) + " |")
+    return "\n".join(lines)

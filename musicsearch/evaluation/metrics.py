@@ -1,7 +1,8 @@
-"""Ranking metrics (MRR, HitRate@k, nDCG@k) and the two baselines of the evaluation: random and BM25.
+"""Ranking metrics (MRR, HitRate@k, nDCG@k), and their expected values under a random ranking.
 
-Everything works on a score matrix ``(queries, documents)`` so the model, BM25 and random scores are
-measured by the same code.
+Everything works on a score matrix ``(queries, documents)`` so the model, BM25
+(:meth:`~musicsearch.search.keywords.KeywordIndex.bm25_matrix`) and random scores are measured by the
+same code.
 
 Example:
     >>> scores = np.array([[0.9, 0.1], [0.2, 0.8]])
@@ -11,14 +12,9 @@ Example:
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
-
-_WORD = re.compile(r"[a-z0-9]+")
 
 
 def own_item_ranks(scores: np.ndarray) -> np.ndarray:
@@ -84,42 +80,3 @@ def random_ndcg(relevant_count: int, total: int, k: int = 10) -> float:
     ideal = float(discounts[: min(relevant_count, k)].sum())
     return float(discounts[: min(k, total)].sum()) * relevant_count / total / ideal
 
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens (letters and digits)."""
-    return _WORD.findall(text.lower())
-
-
-class BM25:
-    """Okapi BM25 over a list of documents (k1=1.5, b=0.75), enough for a baseline.
-
-    Example:
-        >>> bm25 = BM25(["a reel in D", "a jig in G", "a slow air"])
-        >>> int(bm25.scores("jig").argmax())
-        1
-    """
-
-    def __init__(self, documents: Sequence[str], k1: float = 1.5, b: float = 0.75) -> None:
-        self.k1, self.b = k1, b
-        self.docs = [Counter(tokenize(document)) for document in documents]
-        self.lengths = np.array([sum(doc.values()) for doc in self.docs], dtype=np.float64)
-        self.average = float(self.lengths.mean()) if len(self.docs) else 0.0
-        frequency = Counter(word for doc in self.docs for word in doc)
-        n = len(self.docs)
-        self.idf = {word: math.log(1 + (n - df + 0.5) / (df + 0.5)) for word, df in frequency.items()}
-
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every document for ``query``."""
-        result = np.zeros(len(self.docs))
-        norm = self.k1 * (1 - self.b + self.b * self.lengths / max(self.average, 1e-9))
-        for word in set(tokenize(query)):
-            idf = self.idf.get(word)
-            if idf is None:
-                continue
-            tf = np.array([doc.get(word, 0) for doc in self.docs], dtype=np.float64)
-            result += idf * tf * (self.k1 + 1) / (tf + norm)
-        return result
-
-    def score_matrix(self, queries: Sequence[str]) -> np.ndarray:
-        """``(queries, documents)`` scores."""
-        return np.stack([self.scores(query) for query in queries]) if queries else np.zeros((0, len(self.docs)))

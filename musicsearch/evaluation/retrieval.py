@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from ..data.texts import query_caption
-from .metrics import BM25, ndcg_at_k, own_item_metrics, random_metrics, random_ndcg
+from ..search.keywords import KeywordIndex
+from .metrics import ndcg_at_k, own_item_metrics, random_metrics, random_ndcg
 
 # Category queries are data: (query as typed, metadata conditions). A condition value may be a tuple of
 # accepted values. Keys: tune_type, meter, mode, origin, collection.
@@ -86,9 +87,10 @@ def evaluate_retrieval(model, corpus, *, heldout_only: bool = True, ks: Sequence
     """Full evaluation report (JSON-ready) of a model, with random and BM25 baselines.
 
     Args:
-        model: anything with ``encode_text`` / ``encode_music`` (and ideally ``config`` and ``fingerprint``).
-        corpus: the corpus; with ``heldout_only`` its held-out split for the model's ``holdout`` and
-            ``split_seed`` is used, so the tunes are never ones the model was trained on.
+        model: anything with ``encode_text`` / ``encode_music`` (and ideally ``heldout_split``, ``config``,
+            ``training_settings`` and ``fingerprint``).
+        corpus: the corpus; with ``heldout_only`` its held-out split for the model's ``heldout_split`` (the
+            tunes its training held out) is used, so the tunes are never ones the model was trained on.
         heldout_only: False evaluates on every tune of ``corpus`` (e.g. a corpus of your own).
         ks: cut-offs of HitRate.
         categories: category queries (default :data:`CATEGORY_QUERIES`).
@@ -99,8 +101,9 @@ def evaluate_retrieval(model, corpus, *, heldout_only: bool = True, ks: Sequence
     """
     config = getattr(model, "config", None)
     records = list(corpus)
-    if heldout_only and config is not None and hasattr(corpus, "split"):
-        records = list(corpus.split(config.holdout, config.split_seed)[1])
+    split = getattr(model, "heldout_split", None)  # a model without one (a stand-in) is tested on every tune
+    if heldout_only and split is not None and hasattr(corpus, "split"):
+        records = list(corpus.split(**split)[1])
     records = [record for record in records if query_caption(record)]
     if len(records) < 2:
         from ..errors import CorpusError
@@ -110,9 +113,9 @@ def evaluate_retrieval(model, corpus, *, heldout_only: bool = True, ks: Sequence
     music = model.encode_music(records, batch_size=batch_size, progress=progress)
     text = model.encode_text(queries, batch_size=batch_size, progress=progress)
     documents = [" ".join(record.captions) for record in records]
-    bm25 = BM25(documents)
+    bm25 = KeywordIndex(documents)
     caption = {"model": own_item_metrics(text @ music.T, ks),
-               "bm25": own_item_metrics(bm25.score_matrix(queries), ks),
+               "bm25": own_item_metrics(bm25.bm25_matrix(queries), ks),
                "random": random_metrics(len(records), ks)}
     by_collection = {}
     own = (text * music).sum(1)
@@ -129,14 +132,15 @@ def evaluate_retrieval(model, corpus, *, heldout_only: bool = True, ks: Sequence
         if relevant.sum() < MIN_RELEVANT:
             continue
         rows.append({"query": query, "relevant": int(relevant.sum()),
-                     "model": ndcg_at_k(music @ vector, relevant), "bm25": ndcg_at_k(bm25.scores(query), relevant),
+                     "model": ndcg_at_k(music @ vector, relevant), "bm25": ndcg_at_k(bm25.bm25(query), relevant),
                      "random": random_ndcg(int(relevant.sum()), len(records))})
     mean = {name: float(np.mean([row[name] for row in rows])) if rows else None for name in ("model", "bm25", "random")}
     return {
         "tunes": len(records),
         "corpus": getattr(corpus, "name", "corpus"),
         "model": {"fingerprint": getattr(model, "fingerprint", None),
-                  "config": config.to_dict() if config is not None else None},
+                  "config": config.to_dict() if config is not None else None,
+                  "training": getattr(model, "training_settings", None) or None},
         "protocol": "held-out tunes; queries are own captions without titles (caption) or typed category queries",
         "caption_retrieval": caption,
         "caption_retrieval_by_collection": by_collection,

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..data import features
+from ..errors import QueryError
 from ..zeroshot.classifier import ZeroShotClassifier
 from ..zeroshot.templates import templates_for
 
@@ -60,31 +61,42 @@ class TaskResult:
 
 
 def evaluate_zero_shot(model: Any, corpus: Sequence[Any], *, tasks: Sequence[str] = tuple(TASKS),
-                       holdout: float = 0.1, seed: int = 0, min_count: int = 10, max_classes: int = 8,
-                       max_train: int = 4000, max_test: int = 2000, progress: bool = False) -> dict[str, TaskResult]:
+                       holdout: float | None = None, seed: int | None = None, min_count: int = 10,
+                       max_classes: int = 8, max_train: int = 4000, max_test: int = 2000, batch_size: int = 64,
+                       progress: bool = False) -> dict[str, TaskResult]:
     """Zero-shot vs majority vs linear probe on held-out tunes, per task.
 
     Args:
-        model: the joint model (``encode_text``, ``encode_music``).
-        corpus: a :class:`Corpus`; split by tune with ``corpus.split(holdout, seed)`` (the same split
-            training holds out, so the test tunes were never trained on).
+        model: the joint model (``encode_text``, ``encode_music``, ideally ``heldout_split``).
+        corpus: a :class:`Corpus`; split by tune with ``corpus.split(holdout, seed)``.
         tasks: names from :data:`TASKS`.
+        holdout, seed: the split; ``None`` takes the model's ``heldout_split`` (the tunes its training held
+            out, as :func:`~musicsearch.evaluation.retrieval.evaluate_retrieval` does, so the test tunes
+            were never trained on), else 0.1 and 0. ``seed`` also seeds the subsamples and the probe.
         min_count: a class needs this many training tunes; max_classes: keep the most frequent ones.
         max_train, max_test: subsample sizes (seeded), to keep the encoding time bounded.
+        batch_size, progress: encoding options.
 
     Returns:
         ``{task: TaskResult}``; a task with fewer than two classes is left out.
+
+    Raises:
+        QueryError: a task name not in :data:`TASKS`.
     """
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
     unknown = [task for task in tasks if task not in TASKS]
     if unknown:
-        raise ValueError(f"unknown task(s) {unknown}; choose from {list(TASKS)}.")
+        raise QueryError(f"unknown task(s) {unknown}; choose from {list(TASKS)}.")
+    trained = getattr(model, "heldout_split", None) or {}
+    holdout = holdout if holdout is not None else trained.get("holdout", 0.1)
+    seed = seed if seed is not None else trained.get("seed", 0)
     train, test = corpus.split(holdout=holdout, seed=seed)
     rng = np.random.default_rng(seed)
     train = [train[i] for i in sorted(rng.permutation(len(train))[:max_train])]
     test = [test[i] for i in sorted(rng.permutation(len(test))[:max_test])]
-    embeddings = np.asarray(model.encode_music(train + test, progress=progress), dtype=np.float32)
+    embeddings = np.asarray(model.encode_music(train + test, batch_size=batch_size, progress=progress),
+                            dtype=np.float32)
     train_x, test_x = embeddings[:len(train)], embeddings[len(train):]
     results = {}
     for task in tasks:

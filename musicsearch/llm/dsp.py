@@ -16,10 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..data import features
 from ..errors import QueryError
+from ..search.hit import Hit
 from .backends.base import complete
 from .page_text import clean_answer, is_garbage
-from .prompts import DSP_PREDICT, DSP_SEARCH, _field, clean_text, describe_hit, numbered_passages
+from .prompts import DSP_PREDICT, DSP_SEARCH, clean_text, describe_hit, numbered_passages
 
 
 @dataclass
@@ -38,7 +40,7 @@ class Hop:
 
     query: str
     source: str  # "question", "llm" or "metadata" (fallback)
-    hits: list[Any] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
 
 
 @dataclass
@@ -47,7 +49,7 @@ class DSPResult:
 
     question: str
     hops: list[Hop]
-    hits: list[Any]  # the answer's hits: the last hop's, minus tunes the question itself named
+    hits: list[Hit]  # the answer's hits: the last hop's, minus tunes the question itself named
     answer: str
     prompts: dict[str, list[Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -57,26 +59,32 @@ class DSPResult:
 def follow_up_query(hit: Any) -> str:
     """A query for tunes like ``hit``: its type, key and meter in words (the metadata fallback).
 
+    Args:
+        hit: a :class:`~musicsearch.search.hit.Hit`, a corpus record, or a dict of hit fields.
+
     Example:
         >>> follow_up_query({"metadata": {"rhythm": "reel", "key": "G", "meter": "2/4"}})
         'reel in G major in 2/4'
     """
-    from ..data import features
-
-    metadata = dict(_field(hit, "metadata", {}) or {})
-    key = features.parse_key(metadata.get("key"))
-    parts = [features.tune_type(metadata) or "tune"]
+    hit = Hit.of(hit)
+    key = features.parse_key(features.record_key(hit.metadata, hit.abc))
+    parts = [features.tune_type(hit.metadata) or "tune"]
     if key.tonic:
         parts.append(f"in {key.tonic} {key.mode}")
-    meter = (metadata.get("meter") or "").split("%")[0].strip()
+    meter = features.record_meter(hit.metadata, hit.abc)
     if meter and meter[0].isdigit():
         parts.append(f"in {meter}")
     return " ".join(parts)
 
 
 def two_hop_question(record: Any) -> str:
-    """The notebook's two-hop question about a tune."""
-    return f"Find a tune in the same key and meter as '{_field(record, 'title') or (record.metadata or {}).get('title')}'."
+    """The notebook's two-hop question about a tune (a record, a hit, or a dict of hit fields).
+
+    Example:
+        >>> two_hop_question({"metadata": {"title": "Acacia"}})
+        "Find a tune in the same key and meter as 'Acacia'."
+    """
+    return f"Find a tune in the same key and meter as '{Hit.of(record).title}'."
 
 
 def make_demonstrations(records: Sequence[Any], n: int = 2, *, seed: int = 0) -> list[Demonstration]:
@@ -108,12 +116,15 @@ def _render_demonstrations(demonstrations: Sequence[Demonstration], *, predict: 
     return "\n\n".join(blocks) or "(no examples)"
 
 
-def _search(search: Any, query: str, k: int) -> list[Any]:
+def _search(search: Any, query: str, k: int) -> list[Hit]:
+    """One retrieval step; whatever the search returns is read as hits once, here."""
     if hasattr(search, "search"):
-        return list(search.search(query, k=k))
-    if callable(search):
-        return list(search(query, k))
-    raise QueryError(f"search must have search(query, k) or be a function; got {type(search).__name__}.")
+        found = search.search(query, k=k)
+    elif callable(search):
+        found = search(query, k)
+    else:
+        raise QueryError(f"search must have search(query, k) or be a function; got {type(search).__name__}.")
+    return [Hit.of(hit, rank=rank) for rank, hit in enumerate(found, 1)]
 
 
 def dsp_search(question: str, search: Any, backend: Any, *, demonstrations: Sequence[Demonstration] = (),
@@ -156,10 +167,10 @@ def dsp_search(question: str, search: Any, backend: Any, *, demonstrations: Sequ
             query = follow_up_query(previous.hits[0]) if previous.hits else question
             source = "metadata"
         result.hops.append(Hop(query, source, _search(search, query, k + 1)))
-    named = {_field(hit, "id") for hit in result.hops[0].hits[:1]} if len(result.hops) > 1 else set()
-    result.hits = [hit for hit in result.hops[-1].hits if _field(hit, "id") not in named][:k]
+    named = {hit.id for hit in result.hops[0].hits[:1]} if len(result.hops) > 1 else set()
+    result.hits = [hit for hit in result.hops[-1].hits if hit.id not in named][:k]
     result.timings["search"] = round(time.perf_counter() - started, 4)
-    titles = ", ".join(clean_text(_field(hit, "title") or _field(hit, "id"), 60) for hit in result.hits[:3])
+    titles = ", ".join(clean_text(hit.title or hit.id, 60) for hit in result.hits[:3])
     if backend is not None and result.hits:
         documents = [describe_hit(hit, max_chars=160, abc_chars=0) for hit in result.hits]
         prompt = DSP_PREDICT.render(demonstrations=_render_demonstrations(demonstrations, predict=True),

@@ -18,10 +18,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import QueryError
+from ..search.hit import Hit
 from .backends.base import complete
+from .backends.factory import load_backend
 from .page_text import clean_answer, clean_snippet, metadata_snippet
-from .prompts import ANSWER, SNIPPET, _field, clean_text, describe_hit, fit_documents, numbered_passages
-from .rerank import rerank_hits
+from .prompts import ANSWER, SNIPPET, clean_text, describe_hit, fit_documents, numbered_passages
+from .rerank import RerankResult, rerank_hits
 from .rewrite import RewrittenQuery, match_filters, rewrite_query
 
 SNIPPET_TOKENS = 32  # one sentence; the batch stops early once every snippet has ended
@@ -47,13 +49,11 @@ class PageHit:
 
     @classmethod
     def from_hit(cls, hit: Any, first_stage_rank: int) -> PageHit:
-        score = _field(hit, "score")
-        return cls(id=str(_field(hit, "id", f"hit-{first_stage_rank}")), rank=first_stage_rank,
-                   title=_field(hit, "title") or (_field(hit, "metadata", {}) or {}).get("title"),
-                   source=str(_field(hit, "source", "") or ""), ref=_field(hit, "ref"),
-                   collection=str(_field(hit, "collection", "") or ""),
-                   metadata=dict(_field(hit, "metadata", {}) or {}), first_stage_rank=first_stage_rank,
-                   first_stage_score=None if score is None else float(score), rerank_score=None)
+        """The page's row for a first-stage hit (a :class:`Hit`, a record, or a dict of hit fields)."""
+        hit = Hit.of(hit, rank=first_stage_rank)
+        return cls(id=hit.id, rank=first_stage_rank, title=hit.title, source=hit.source, ref=hit.ref,
+                   collection=hit.collection, metadata=dict(hit.metadata), first_stage_rank=first_stage_rank,
+                   first_stage_score=hit.score, rerank_score=None)
 
 
 @dataclass
@@ -99,17 +99,20 @@ class SearchPage:
         return page_html(self)
 
 
-def _first_stage(query: str, first_stage: Any, candidates: int, search_mode: str) -> list[Any]:
-    if hasattr(first_stage, "search"):
-        if "mode" in inspect.signature(first_stage.search).parameters:  # a SearchIndex: content or hybrid
-            return list(first_stage.search(query, k=candidates, mode=search_mode))
-        return list(first_stage.search(query, k=candidates))
-    if callable(first_stage):
-        return list(first_stage(query, candidates))
-    if isinstance(first_stage, Sequence) and not isinstance(first_stage, (str, bytes)):
-        return list(first_stage)[:candidates]
-    raise QueryError("first_stage must be a list of hits, an index with search(query, k), or a function "
-                     f"(query, k) -> hits; got {type(first_stage).__name__}.")
+class _Stopwatch:
+    """Seconds per stage of a page, written to ``timings`` in the order the stages ran."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.started = self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(now - self.last, 4)
+        self.last = now
+
+    def stop(self) -> None:
+        self.timings["total"] = round(time.perf_counter() - self.started, 4)
 
 
 def build_search_page(query: str, first_stage: Any, backend: Any = None, *, k: int = 10, candidates: int = 20,
@@ -119,13 +122,17 @@ def build_search_page(query: str, first_stage: Any, backend: Any = None, *, k: i
                       **rerank_options: Any) -> SearchPage:
     """Turn a query and first-stage hits into a :class:`SearchPage`.
 
+    The stages run in this order, each timed in ``page.timings``: rewrite the query, take the first stage's
+    hits, rerank them, assemble the page (filter boost, top ``k``), write snippets, write the answer.
+
     Args:
         query: what the user typed (must contain a letter or digit).
         first_stage: hits (best first), a :class:`~musicsearch.search.index.SearchIndex`, or ``fn(query, k)``.
-        backend: an LLM backend, a spec for :func:`~musicsearch.llm.backends.base.load_backend` (``"local"``,
+        backend: an LLM backend, a spec for :func:`~musicsearch.llm.backends.factory.load_backend` (``"local"``,
             ``"hf:NAME"``, ``"openai:URL"``), or ``None`` for a page without a model.
         k: hits shown on the page.
-        candidates: first-stage hits that are reranked (20, as in the issue's latency target).
+        candidates: first-stage hits that are reranked (20 keeps pointwise reranking within a few seconds
+            on a laptop CPU).
         rerank: ``"pointwise"`` (default: query likelihood on local models, yes/no on endpoints),
             ``"likelihood"``, ``"yes_no"``, ``"listwise"`` or ``"none"``.
         rewrite: ask the model for keywords and filters (rules are always applied).
@@ -144,65 +151,104 @@ def build_search_page(query: str, first_stage: Any, backend: Any = None, *, k: i
     Returns:
         The page. Stages that fail on model output fall back (documented in ``page.notes``); every
         candidate hit that makes the top ``k`` appears exactly once.
+
+    Example:
+        >>> page = build_search_page("a hornpipe", hits, None, k=3)  # doctest: +SKIP
+        >>> [hit.rank for hit in page.hits], page.hits[0].snippet_source  # doctest: +SKIP
+        ([1, 2, 3], 'metadata')
     """
+    _check_request(query, k, candidates)
+    if isinstance(backend, str):
+        backend = load_backend(backend)
+    page = SearchPage(query=query, rewritten=None, hits=[], model=getattr(backend, "name", "none") if backend else "none",
+                      rerank=rerank if backend is not None else "none")
+    clock = _Stopwatch(page.timings)
+    _rewrite_query(page, backend if rewrite else None, trust_llm_filters, max_new_tokens)
+    clock.lap("rewrite")
+    hits = _first_stage_hits(page, first_stage, candidates, search_mode)
+    clock.lap("first_stage")
+    reranked = _rerank(page, hits, backend, rerank_options)
+    clock.lap("rerank")
+    shown = _assemble(page, hits, reranked, k, boost=filters == "boost")
+    _add_snippets(page, shown, backend if snippets == "llm" else None, snippets != "none", max_new_tokens)
+    clock.lap("snippets")
+    if answer and backend is not None and page.hits:
+        _add_answer(page, shown[:answer_hits], backend, max_new_tokens)
+    clock.lap("answer")
+    clock.stop()
+    return page
+
+
+def _check_request(query: str, k: int, candidates: int) -> None:
     if not isinstance(query, str) or not any(char.isalnum() for char in query):
         raise QueryError(f"query {query!r} is empty; type some words, e.g. 'a jig in D'.")
     if k < 1 or candidates < 1:
         raise QueryError(f"k={k} and candidates={candidates} must be at least 1.")
-    if isinstance(backend, str):
-        from .backends.base import load_backend
 
-        backend = load_backend(backend)
-    started = time.perf_counter()
-    page = SearchPage(query=query, rewritten=None, hits=[], model=getattr(backend, "name", "none") if backend else "none",
-                      rerank=rerank if backend is not None else "none")
 
-    def stage(name: str, since: float) -> float:
-        now = time.perf_counter()
-        page.timings[name] = round(now - since, 4)
-        return now
-
-    clock = started
-    page.rewritten = rewrite_query(query, backend if rewrite else None, trust_llm=trust_llm_filters,
-                                   max_new_tokens=max(max_new_tokens, 40))
+def _rewrite_query(page: SearchPage, backend: Any, trust_llm: bool, max_new_tokens: int) -> None:
+    """Rules always; the model too when given (a JSON reply needs at least 40 tokens)."""
+    page.rewritten = rewrite_query(page.query, backend, trust_llm=trust_llm, max_new_tokens=max(max_new_tokens, 40))
     page.notes += page.rewritten.notes
-    clock = stage("rewrite", clock)
-    raw, hits, seen = _first_stage(query, first_stage, candidates, search_mode), [], set()
-    for position, hit in enumerate(raw):
-        identifier = str(_field(hit, "id", f"hit-{position + 1}"))
-        if identifier not in seen:  # a first stage that repeats a tune must not show it twice
-            seen.add(identifier)
+
+
+def _search(query: str, first_stage: Any, candidates: int, search_mode: str) -> list[Any]:
+    if hasattr(first_stage, "search"):
+        if "mode" in inspect.signature(first_stage.search).parameters:  # a SearchIndex: content or hybrid
+            return list(first_stage.search(query, k=candidates, mode=search_mode))
+        return list(first_stage.search(query, k=candidates))
+    if callable(first_stage):
+        return list(first_stage(query, candidates))
+    if isinstance(first_stage, Sequence) and not isinstance(first_stage, (str, bytes)):
+        return list(first_stage)[:candidates]
+    raise QueryError("first_stage must be a list of hits, an index with search(query, k), or a function "
+                     f"(query, k) -> hits; got {type(first_stage).__name__}.")
+
+
+def _first_stage_hits(page: SearchPage, first_stage: Any, candidates: int, search_mode: str) -> list[Hit]:
+    """The candidates as :class:`Hit` objects, each tune once (a first stage that repeats one must not show it twice)."""
+    found = _search(page.query, first_stage, candidates, search_mode)
+    hits: list[Hit] = []
+    seen: set[str] = set()
+    for rank, value in enumerate(found, 1):
+        hit = Hit.of(value, rank=rank)
+        if hit.id not in seen:
+            seen.add(hit.id)
             hits.append(hit)
-    if len(hits) < len(raw):
-        page.notes.append(f"dropped {len(raw) - len(hits)} repeated first-stage hit(s)")
-    clock = stage("first_stage", clock)
-    result = rerank_hits(query, hits, backend, page.rerank, **rerank_options)
+    if len(hits) < len(found):
+        page.notes.append(f"dropped {len(found) - len(hits)} repeated first-stage hit(s)")
+    return hits
+
+
+def _rerank(page: SearchPage, hits: list[Hit], backend: Any, options: dict[str, Any]) -> RerankResult:
+    result = rerank_hits(page.query, hits, backend, page.rerank, **options)
     page.prompts["rerank"] = result.prompts
     page.notes += result.notes
-    clock = stage("rerank", clock)
-    page_hits = []
-    for index in result.order:
-        hit = PageHit.from_hit(hits[index], index + 1)
-        hit.rerank_score = result.scores[index]
-        hit.filter_matches = match_filters(page.rewritten.filters, hits[index])
-        page_hits.append(hit)
-    if filters == "boost" and page.rewritten.filters:
-        page_hits.sort(key=lambda hit: -sum(hit.filter_matches.values()))  # stable: model order within groups
-    page.hits = page_hits[:k]
-    for rank, hit in enumerate(page.hits, 1):
-        hit.rank = rank
-    by_id = {str(_field(hit, "id", f"hit-{position + 1}")): hit for position, hit in enumerate(hits)}
-    shown = [by_id.get(hit.id, hit) for hit in page.hits]
-    _add_snippets(page, shown, backend if snippets == "llm" else None, snippets != "none", max_new_tokens)
-    clock = stage("snippets", clock)
-    if answer and backend is not None and page.hits:
-        _add_answer(page, shown[:answer_hits], backend, max_new_tokens)
-    stage("answer", clock)
-    page.timings["total"] = round(time.perf_counter() - started, 4)
-    return page
+    return result
 
 
-def _add_snippets(page: SearchPage, hits: list[Any], backend: Any, wanted: bool, max_new_tokens: int) -> None:
+def _assemble(page: SearchPage, hits: list[Hit], reranked: RerankResult, k: int, *, boost: bool) -> list[Hit]:
+    """Fill ``page.hits`` in the reranked order (filter matches first when boosting), top ``k``, ranked 1..k.
+
+    Returns the first-stage hits behind the page's rows, in the page's order.
+    """
+    filters = page.rewritten.filters if page.rewritten else {}
+    rows = []
+    for index in reranked.order:
+        row = PageHit.from_hit(hits[index], index + 1)
+        row.rerank_score = reranked.scores[index]
+        row.filter_matches = match_filters(filters, hits[index])
+        rows.append((row, hits[index]))
+    if boost and filters:
+        rows.sort(key=lambda pair: -sum(pair[0].filter_matches.values()))  # stable: model order within groups
+    rows = rows[:k]
+    for rank, (row, _) in enumerate(rows, 1):
+        row.rank = rank
+    page.hits = [row for row, _ in rows]
+    return [hit for _, hit in rows]
+
+
+def _add_snippets(page: SearchPage, hits: list[Hit], backend: Any, wanted: bool, max_new_tokens: int) -> None:
     if not wanted:
         return
     replies: list[Any] = [None] * len(hits)
@@ -223,16 +269,16 @@ def _add_snippets(page: SearchPage, hits: list[Any], backend: Any, wanted: bool,
                           "an echo of the prompt, or contradicted the tune's metadata")
 
 
-def _grounded(answer: str, hits: list[Any]) -> bool:
+def _grounded(answer: str, hits: list[Hit]) -> bool:
     """Whether an answer cites a hit as [n] or names one of their titles (the part before " -- ")."""
     if re.search(r"\[(\d+)\]", answer) and any(1 <= int(n) <= len(hits) for n in re.findall(r"\[(\d+)\]", answer)):
         return True
     lowered = answer.lower()
-    titles = [str(_field(hit, "title") or "").split(" -- ")[0].strip(" .").lower() for hit in hits]
+    titles = [(hit.title or "").split(" -- ")[0].strip(" .").lower() for hit in hits]
     return any(len(title) >= 4 and title in lowered for title in titles)
 
 
-def _add_answer(page: SearchPage, hits: list[Any], backend: Any, max_new_tokens: int) -> None:
+def _add_answer(page: SearchPage, hits: list[Hit], backend: Any, max_new_tokens: int) -> None:
     documents = [describe_hit(hit, max_chars=200, abc_chars=0) for hit in hits]
     prompt, shortened = fit_documents(
         backend, lambda docs: ANSWER.render(query=page.query, passages=numbered_passages(docs)), documents,

@@ -2,7 +2,9 @@
 
 Small models often reply with nothing, with the prompt echoed back, with one word repeated, or with a
 sentence cut at the token limit. These helpers decide what is usable, cut truncated text back to its last
-complete sentence (marked with "…"), and drop citations of hits that do not exist.
+complete sentence (marked with "…"), and drop citations of hits that do not exist. Whether a sentence
+contradicts a tune is read with the query reader (:mod:`.rewrite`): a snippet states a type, key or meter
+the same way a query does.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .prompts import _field, abc_header, clean_text
+from ..data import features
+from ..search.hit import Hit
+from .prompts import clean_text
+from .rewrite import match_filters, rule_rewrite
 
 _ECHO = re.compile(r"\b(?:title|type|meter|key|origin|composer|collection|music):\s", re.IGNORECASE)
 
@@ -44,8 +49,6 @@ def contradicts(text: str, hit: Any) -> bool:
         >>> contradicts("A reel in G major.", {"metadata": {"rhythm": "jig", "key": "G"}})
         True
     """
-    from .rewrite import match_filters, rule_rewrite
-
     stated = rule_rewrite(text).filters
     return bool(stated) and not all(match_filters(stated, hit).values())
 
@@ -111,18 +114,18 @@ def metadata_snippet(hit: Any) -> str:
         >>> metadata_snippet({"metadata": {"rhythm": "reel", "key": "G", "meter": "2/4", "book": "Ryan's Mammoth"}})
         "Reel in G, 2/4, from Ryan's Mammoth."
     """
-    metadata = dict(_field(hit, "metadata", {}) or {})
-    abc = _field(hit, "abc", "") or ""
+    hit = Hit.of(hit)
+    metadata = hit.metadata
     kind = metadata.get("rhythm") or "Tune"
     parts = [kind[:1].upper() + kind[1:]]
-    key, meter = metadata.get("key") or abc_header(abc, "K"), metadata.get("meter") or abc_header(abc, "M")
+    key, meter = features.record_key(metadata, hit.abc), features.record_meter(metadata, hit.abc)
     if key:
         parts[0] += f" in {key}"
     if meter:
         parts.append(meter)
     if metadata.get("composer"):
         parts.append(f"by {metadata['composer']}")
-    where = metadata.get("book") or metadata.get("origin") or _field(hit, "collection")
+    where = metadata.get("book") or metadata.get("origin") or hit.collection
     if where:
         parts.append(f"from {where}")
     return clean_text(", ".join(parts) + ".", 240)

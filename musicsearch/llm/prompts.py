@@ -1,4 +1,8 @@
-"""Every prompt musicsearch sends to a language model, in one place, plus the rules for putting tunes in them.
+"""LLM prompt templates: every prompt musicsearch sends to a language model, plus the rules for quoting tunes.
+
+Not to be confused with :mod:`musicsearch.zeroshot.templates`, whose *label templates* ("a {}", "in {}
+time") are sentences for the joint-space text encoder; the templates here are chat prompts for a
+generative model (rewrite, rerank, snippets, answers, DSP, pseudo-captions).
 
 Templates are data (:class:`PromptTemplate`): a system message with the rules and a user message with
 ``str.format`` fields. Retrieved text is *data*, never instructions: :func:`clean_text` flattens it to one
@@ -11,11 +15,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..data import features
 from ..errors import LLMError
+from ..search.hit import Hit
 from .backends.base import Prompt, as_messages
 
 
@@ -135,31 +141,17 @@ def clean_text(text: Any, max_chars: int | None = None) -> str:
     return text
 
 
-def _field(hit: Any, name: str, default: Any = None) -> Any:
-    if isinstance(hit, Mapping):
-        return hit.get(name, default)
-    return getattr(hit, name, default)
-
-
-def abc_header(abc: str, field: str) -> str | None:
-    """The value of the first ``field:`` header line of an ABC text, e.g. ``abc_header(abc, "K")``."""
-    match = re.search(rf"^{field}:\s*(.+)$", abc or "", re.MULTILINE)
-    return match.group(1).strip() if match else None
-
-
-def _meter(value: str | None) -> str | None:
-    from ..data import features
-
-    words = features.meter_words(value)
-    raw = (value or "").split("%")[0].strip()
-    return f"{raw} ({words})" if words and re.fullmatch(r"\d+/\d+", raw) else words
+def _meter_text(meter: str | None) -> str | None:
+    """A meter as a prompt shows it: ``"6/8 (six-eight)"`` for fractions, the words alone otherwise."""
+    words = features.meter_words(meter)
+    return f"{meter} ({words})" if words and re.fullmatch(r"\d+/\d+", meter or "") else words
 
 
 def describe_hit(hit: Any, *, max_chars: int = 300, abc_chars: int = 60) -> str:
     """A one-line, cleaned description of a hit for prompts: title, type, meter, key, origin, music.
 
     Args:
-        hit: a :class:`~musicsearch.search.index.Hit`, a Record, or a dict with the same fields.
+        hit: a :class:`~musicsearch.search.hit.Hit`, a corpus record, or a dict of hit fields.
         max_chars: bound on the whole description (long titles or notes are cut with "…").
         abc_chars: characters of the tune's music to include (0 for none); small models read metadata better.
 
@@ -167,24 +159,22 @@ def describe_hit(hit: Any, *, max_chars: int = 300, abc_chars: int = 60) -> str:
         >>> describe_hit({"title": "Acacia", "metadata": {"rhythm": "reel", "meter": "2/4", "key": "G"}})
         'title: Acacia; type: reel; meter: 2/4 (two-four); key: G major'
     """
-    from ..data import features
-
-    metadata = dict(_field(hit, "metadata", {}) or {})
-    abc = _field(hit, "abc", "") or ""
-    key = features.parse_key(metadata.get("key") or abc_header(abc, "K"))
+    hit = Hit.of(hit)
+    metadata, abc = hit.metadata, hit.abc
+    key = features.parse_key(features.record_key(metadata, abc))
     if key.tonic and abc:  # the notes tell minor from major where K: names only the tonic (Essen)
         read = features.music_features(abc, metadata)
         key_text = f"{read.get('tonic') or key.tonic} {read.get('mode') or key.mode}"
     else:
         key_text = f"{key.tonic} {key.mode}" if key.tonic else metadata.get("key")
     parts = {
-        "title": _field(hit, "title") or metadata.get("title"),
+        "title": hit.title,
         "type": features.tune_type(metadata),
-        "meter": _meter(metadata.get("meter") or abc_header(abc, "M")),
+        "meter": _meter_text(features.record_meter(metadata, abc)),
         "key": key_text,
-        "origin": features.origin_country(metadata, str(_field(hit, "collection", "") or "")),
+        "origin": features.origin_country(metadata, hit.collection),
         "composer": metadata.get("composer"),
-        "collection": metadata.get("book") or _field(hit, "collection"),
+        "collection": metadata.get("book") or hit.collection,
     }
     if abc_chars > 0 and abc:
         body = " ".join(line for line in abc.splitlines() if line and not re.match(r"^[A-Za-z]:", line))

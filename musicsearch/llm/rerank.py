@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import LLMError
+from ..search.hit import Hit
 from .backends.base import Prompt, complete, two_way_logprob
 from .prompts import (
     QUERY_LIKELIHOOD,
@@ -82,7 +83,12 @@ def parse_permutation(text: str, size: int) -> tuple[list[int], list[str]]:
     return seen + missing, notes
 
 
-def _documents(hits: Sequence[Any], max_doc_chars: int) -> list[str]:
+def _as_hits(hits: Sequence[Any]) -> list[Hit]:
+    """The first stage's hits (hits, records or dicts of hit fields) read once as :class:`Hit` objects."""
+    return [Hit.of(hit, rank=rank) for rank, hit in enumerate(hits, 1)]
+
+
+def _documents(hits: Sequence[Hit], max_doc_chars: int) -> list[str]:
     return [describe_hit(hit, max_chars=max_doc_chars, abc_chars=0) for hit in hits]
 
 
@@ -92,7 +98,7 @@ def rerank_pointwise(query: str, hits: Sequence[Any], backend: Any, *, method: s
 
     Args:
         query: the user's query.
-        hits: first-stage hits, best first.
+        hits: first-stage hits, best first (:class:`~musicsearch.search.hit.Hit` objects, records or dicts).
         backend: an :class:`~musicsearch.llm.backends.base.LLMBackend`.
         method: ``"likelihood"`` (mean log P(query | tune); needs a backend that scores whole continuations,
             i.e. a local one), ``"yes_no"`` (log P(Yes) vs P(No)), or ``"auto"``: likelihood when the backend
@@ -113,6 +119,7 @@ def rerank_pointwise(query: str, hits: Sequence[Any], backend: Any, *, method: s
         method = "likelihood" if getattr(backend, "scores_continuations", True) is not False else "yes_no"
     if not hits:
         return RerankResult([], [], method)
+    hits = _as_hits(hits)
     template = RELEVANCE if method == "yes_no" else QUERY_LIKELIHOOD
     # The query goes in whole, the tune shortened if needed: reserve room for the scored reply.
     reserve = 8 if method == "yes_no" else 8 + len(query) // 2
@@ -137,7 +144,7 @@ def rerank_pointwise(query: str, hits: Sequence[Any], backend: Any, *, method: s
         scores = np.where(np.isfinite(scores), scores, -1e9)
     combined = _zscore(scores)
     if first_stage_weight:
-        combined = combined + first_stage_weight * _zscore(np.array([float(getattr(h, "score", 0.0) or 0.0) for h in hits]))
+        combined = combined + first_stage_weight * _zscore(np.array([hit.score for hit in hits]))
     order = sorted(range(len(hits)), key=lambda index: (-combined[index], index))
     return RerankResult(order, [float(value) for value in scores], method, prompts, [], notes)
 
@@ -153,7 +160,7 @@ def rerank_listwise(query: str, hits: Sequence[Any], backend: Any, *, window: in
 
     Args:
         query: the user's query.
-        hits: first-stage hits, best first.
+        hits: first-stage hits, best first (:class:`~musicsearch.search.hit.Hit` objects, records or dicts).
         backend: any backend that generates text.
         window: hits per prompt.
         step: how far the window moves up each round (``window - step`` hits overlap, so good hits can
@@ -169,7 +176,7 @@ def rerank_listwise(query: str, hits: Sequence[Any], backend: Any, *, window: in
     result = RerankResult(order, [None] * len(hits), "listwise")
     if len(hits) < 2:
         return result
-    documents = _documents(hits, max_doc_chars)
+    documents = _documents(_as_hits(hits), max_doc_chars)
     end = len(hits)
     while True:
         start = max(0, end - window)

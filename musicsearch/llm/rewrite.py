@@ -13,9 +13,11 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..data import features
 from ..data.vocab import MODES, ORIGINS, TUNE_TYPES
+from ..search.hit import Hit
 from .backends.base import complete
-from .prompts import REWRITE, _field, abc_header
+from .prompts import REWRITE
 
 FILTER_FIELDS = ("tune_type", "meter", "key", "mode", "origin")
 
@@ -167,32 +169,40 @@ def match_filters(filters: dict[str, str], hit: Any) -> dict[str, bool]:
 
     Uses :mod:`musicsearch.data.features` (tune type from ``R:`` or the title, country of origin, key and the
     mode guessed from the notes), so the page and the evaluation agree on what "a jig" or "minor" means.
-    """
-    from ..data import features
 
-    metadata = {str(key).lower(): str(value) for key, value in (_field(hit, "metadata", {}) or {}).items()}
-    abc = _field(hit, "abc", "") or ""
-    if "title" not in metadata and _field(hit, "title"):
-        metadata["title"] = str(_field(hit, "title"))
+    Args:
+        filters: canonical filter values, as :func:`rule_rewrite` gives them.
+        hit: a :class:`~musicsearch.search.hit.Hit`, a corpus record, or a dict of hit fields.
+
+    Example:
+        >>> match_filters({"tune_type": "reel", "meter": "6/8"}, {"metadata": {"rhythm": "reel", "meter": "2/4"}})
+        {'tune_type': True, 'meter': False}
+    """
+    hit = Hit.of(hit)
+    abc = hit.abc
+    metadata = {str(key).lower(): str(value) for key, value in hit.metadata.items()}
+    if "title" not in metadata and hit.title:
+        metadata["title"] = str(hit.title)
     matches: dict[str, bool] = {}
     for name, wanted in filters.items():
         if name == "tune_type":
             matches[name] = (features.tune_type(metadata) or "").lower() == wanted.lower()
         elif name == "meter":
-            have = (metadata.get("meter") or abc_header(abc, "M") or "").split("%")[0].replace(" ", "")
+            have = (features.record_meter(metadata, abc) or "").replace(" ", "")
             matches[name] = have == wanted or (have, wanted) in (("C", "4/4"), ("C|", "2/2"))
         elif name in ("key", "mode"):
-            if "key" not in metadata and abc_header(abc, "K"):
-                metadata["key"] = abc_header(abc, "K") or ""
-            mode = features.music_features(abc, metadata)["mode"] if abc else features.parse_key(metadata.get("key")).mode
+            key = features.record_key(metadata, abc)
+            if key:
+                metadata["key"] = key
+            mode = features.music_features(abc, metadata)["mode"] if abc else features.parse_key(key).mode
             mode = "minor" if mode == "aeolian" else mode
             if name == "mode":
                 matches[name] = mode == wanted
             else:
                 tonic, wanted_mode = wanted.split(" ", 1)
-                matches[name] = features.parse_key(metadata.get("key")).tonic == tonic and mode == wanted_mode
+                matches[name] = features.parse_key(key).tonic == tonic and mode == wanted_mode
         elif name == "origin":
-            matches[name] = features.origin_country(metadata, str(_field(hit, "collection", "") or "")) == wanted
+            matches[name] = features.origin_country(metadata, hit.collection) == wanted
         else:
             matches[name] = False
     return matches

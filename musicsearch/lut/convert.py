@@ -2,9 +2,9 @@
 
 :func:`convert` is the one call most users need: pick the linear layers, capture their inputs on
 calibration data, swap them for :class:`~musicsearch.LUTLinear`, k-means the centroids, optionally
-learn them by distillation, freeze. The original model is left untouched. Converted models save and
-load with safetensors (:func:`save_lut_model`, :func:`load_lut_model`); a converted
-:class:`~musicsearch.MusicTextModel` keeps its own ``config.json`` and records which layers are tables.
+learn them by distillation, freeze. The original model is left untouched. Converted modules save and
+load with :mod:`musicsearch.lut.storage`; converting, saving and loading a whole
+:class:`~musicsearch.MusicTextModel` is :mod:`musicsearch.models.lut_model`'s job (this package knows no models).
 
 Example:
     >>> mlp = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2))
@@ -17,19 +17,14 @@ from __future__ import annotations
 
 import copy
 import fnmatch
-import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..errors import ArtifactError
-from .centroids import capture_inputs, finetune, freeze_model, kmeans_init, lut_layers
+from .centroids import capture_inputs, finetune, freeze_model, kmeans_init
 from .layer import LUTLinear, check_lut_shape, copy_linear_weights
-
-LUT_MODEL_KIND = "lut-model"
 
 
 def _matches(name: str, patterns: Sequence[str]) -> bool:
@@ -59,7 +54,8 @@ def select_linear_layers(model: nn.Module, include_modules: Sequence[str] | None
             and (include_modules is None or _matches(name, include_modules))]
 
 
-def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
+def set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
+    """Put ``module`` at the qualified ``name`` (``"blocks.0.fc1"``) inside ``model``."""
     parent, _, child = name.rpartition(".")
     setattr(model.get_submodule(parent) if parent else model, child, module)
 
@@ -92,7 +88,7 @@ def replace_linear(model: nn.Module, linear_replacement: Callable[..., nn.Module
         new = linear_replacement(old.in_features, old.out_features, old.bias is not None, **layer_kwargs)
         if copy_weights:
             copy_linear_weights(old, new)
-        _set_submodule(model, name, new.to(old.weight.device))
+        set_submodule(model, name, new.to(old.weight.device))
     return names
 
 
@@ -142,105 +138,6 @@ def convert(model: nn.Module, calibration_inputs: Any, k: int = 16, v: int = 8, 
         finetune(student, model, batches, epochs=finetune_epochs, loss=loss, lr=lr, weight_lr=weight_lr,
                  reconstruction_weight=reconstruction_weight, seed=seed, progress=progress)
     return freeze_model(student) if freeze else student.eval()
-
-
-def lut_specs(model: nn.Module) -> dict[str, dict]:
-    """``{name: LUTLinear.spec()}`` of a converted model (what save/load needs to rebuild it)."""
-    return {name: layer.spec() for name, layer in lut_layers(model).items()}
-
-
-def _install_shells(model: nn.Module, specs: dict[str, dict], source: Path) -> None:
-    for name, spec in specs.items():
-        try:
-            old = model.get_submodule(name)
-        except AttributeError as error:
-            raise ArtifactError(f"{source}: layer {name!r} does not exist in the model to load into.") from error
-        if getattr(old, "in_features", None) != spec["in_features"] or \
-                getattr(old, "out_features", None) != spec["out_features"]:
-            raise ArtifactError(f"{source}: layer {name!r} has another shape in the model to load into.")
-        _set_submodule(model, name, LUTLinear.from_spec(spec))
-
-
-def save_lut_model(model: nn.Module, directory: str | os.PathLike) -> Path:
-    """Save a converted model: ``config.json`` (with its LUT layer specs) + ``model.safetensors``.
-
-    A converted :class:`~musicsearch.MusicTextModel` goes through its own ``save_pretrained`` so its
-    config (and the frozen MiniLM digest) is kept; other modules save their full state dict.
-    """
-    from ..artifacts import save_config, save_weights
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    specs = lut_specs(model)
-    if hasattr(model, "save_pretrained") and hasattr(model, "music_encoder"):
-        model.save_pretrained(directory, lut_layers=specs)
-        return directory
-    save_weights(directory, model.state_dict(), metadata={"kind": LUT_MODEL_KIND})
-    save_config(directory, LUT_MODEL_KIND, {"model_class": type(model).__qualname__}, lut_layers=specs)
-    return directory
-
-
-def load_lut_model(directory: str | os.PathLike, model: nn.Module | None = None) -> nn.Module:
-    """Load a model written by :func:`save_lut_model`.
-
-    Args:
-        directory: the folder.
-        model: for generic modules, a freshly built dense model of the same architecture (its linear layers
-            are replaced by empty tables, then the weights are loaded). Not needed for a MusicTextModel.
-
-    Raises:
-        ArtifactError: missing/corrupted files, no ``lut_layers`` in the config, or weights that do not fit.
-    """
-    from ..artifacts import CONFIG_NAME, WEIGHTS_NAME, load_state_dict_strict, load_weights, read_json
-
-    directory = Path(directory)
-    payload = read_json(directory / CONFIG_NAME)
-    specs = payload.get("lut_layers") if isinstance(payload, dict) else None
-    if not isinstance(specs, dict):
-        raise ArtifactError(f"{directory / CONFIG_NAME} lists no lookup-table layers; it is not a converted "
-                            "model (load it with ms.load_model, or convert it with `musicsearch lut convert`).")
-    state = load_weights(directory)
-    if payload.get("kind") == LUT_MODEL_KIND:
-        if model is None:
-            raise ArtifactError(f"{directory} holds a generic converted module; pass model=<a fresh dense "
-                                f"{payload['config'].get('model_class')}> to load it into.")
-    else:
-        from ..models.config import ModelConfig
-        from ..models.model import MusicTextModel
-
-        model = MusicTextModel(ModelConfig.from_dict(payload["config"], source=str(directory / CONFIG_NAME)))
-        fresh = model.state_dict()  # a frozen MiniLM is not saved: take it from the installed package
-        state = {**{n: t for n, t in fresh.items() if n.startswith("text_encoder.") and n not in state}, **state}
-    _install_shells(model, specs, directory)
-    load_state_dict_strict(model, state, directory / WEIGHTS_NAME)
-    return model.eval()
-
-
-def music_batches(model: Any, items: Any, *, batch_size: int = 32) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """``(patches, mask)`` batches of a MusicTextModel's music encoder for ABC strings/Records/a Corpus."""
-    from ..models.model import collate_patches, patchify
-
-    patch_list = sorted(patchify(list(items), model.config.max_patches), key=len)
-    return [collate_patches(patch_list[i:i + batch_size]) for i in range(0, len(patch_list), batch_size)]
-
-
-def convert_music_model(model: Any, items: Any, k: int = 16, v: int = 8, **kwargs: Any) -> Any:
-    """A copy of a :class:`~musicsearch.MusicTextModel` whose music encoder is converted by :func:`convert`.
-
-    Args:
-        model: the dense model.
-        items: calibration tunes (ABC strings, Records or a Corpus), a few hundred are enough.
-        k, v, **kwargs: passed to :func:`convert` (e.g. ``finetune_epochs=2``).
-    """
-    # Measured on the quick model (hit@10 on held-out tunes): the embedding MSE needs a larger step than the
-    # convert() defaults; 3 epochs over 1024 tunes then recover the dense metric.
-    kwargs.setdefault("lr", 1e-2)
-    kwargs.setdefault("weight_lr", 3e-4)
-    batches = music_batches(model, items)
-    converted = copy.copy(model)  # shallow: shares the text side and projections, which are not converted
-    converted._modules = dict(model._modules)  # its own module table, so the swap below leaves `model` alone
-    converted.music_encoder = convert(model.music_encoder, batches, k, v, **kwargs)
-    return converted.eval()
 
 
 convert_to_lut = convert  # the name exported as ``ms.convert_to_lut`` (``musicsearch.data.formats`` is a module)

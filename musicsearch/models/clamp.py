@@ -1,5 +1,8 @@
 """Load official CLaMP checkpoints (``clamp-small-512`` / ``clamp-small-1024``) as musicsearch models.
 
+These are *foreign* checkpoints: weights published by CLaMP's authors, read once and converted. Resumable
+checkpoints of musicsearch's own training runs are :mod:`musicsearch.training.checkpoints`.
+
 CLaMP (Wu et al., 2023) pairs a BERT music encoder fed by ``inputs_embeds`` (a linear embedding of the
 same one-hot bar patches musicsearch uses) with a DistilRoBERTa text encoder; both are mean-pooled and
 projected. Its state dict keys are ``text_enc.*``, ``text_proj.*``, ``music_enc.patch_embedding.*``,
@@ -37,6 +40,7 @@ from .music_encoder import MusicEncoder
 
 CLAMP_KIND = "clamp-model"
 REQUIRED_PREFIXES = ("text_enc.", "text_proj.", "music_enc.patch_embedding.", "music_enc.enc.", "music_proj.")
+_LEGACY_SPLIT_FIELDS = ("holdout", "split_seed")
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.safetensors", "pytorch_model.bin", "model.bin", "model.pth")
 
 
@@ -52,8 +56,6 @@ class ClampConfig:
     preset: str = "clamp"  # recorded like a ModelConfig preset
     text_mode: str = "frozen"  # CLaMP's text side is not trained here
     text_model: str = "clamp-text"  # the bundled text encoder, saved with the model
-    holdout: float = 0.1  # evaluation split, as ModelConfig
-    split_seed: int = 0  # evaluation split seed, as ModelConfig
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -96,6 +98,8 @@ class ClampModel(MusicTextModel):
         from .text_encoder import TextEncoder
 
         self.config = config
+        self.training_settings = {}  # not trained by musicsearch: evaluations use the corpus's default split
+        self._loaded_fingerprint = None
         music = BertConfig(**config.music)
         self.music_encoder = ClampMusicEncoder(music, with_pooler=bool(config.music.get("_with_pooler")))
         self.music_proj = nn.Linear(music.hidden_size, config.embed_dim)
@@ -130,8 +134,10 @@ class ClampModel(MusicTextModel):
 
         directory = Path(directory)
         payload = load_config(directory, CLAMP_KIND)
+        # Folders saved before training settings left the configs also recorded the evaluation split here.
+        values = {k: v for k, v in payload["config"].items() if k not in _LEGACY_SPLIT_FIELDS}
         try:
-            config = ClampConfig(**payload["config"])
+            config = ClampConfig(**values)
         except TypeError as error:
             raise ArtifactError(f"{directory / CONFIG_NAME}: {error}; upgrade musicsearch.") from error
         model = cls(config, AutoTokenizer.from_pretrained(directory / "tokenizer"))

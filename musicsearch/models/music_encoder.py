@@ -74,6 +74,12 @@ class MusicEncoder(nn.Module):
         # Column offset of character slot i in the flattened one-hot input: i * 98.
         self.register_buffer("_offsets", torch.arange(PATCH_LENGTH) * VOCAB_SIZE, persistent=False)
 
+    def set_dropout(self, probability: float) -> None:
+        """Dropout of every layer (embeddings, attention, MLP): a training setting, it shapes no weight."""
+        for module in self.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = probability
+
     def embed_patches(self, patches: torch.Tensor) -> torch.Tensor:
         """``patch_embedding(one_hot(patches))`` for ``(B, P, 64)`` integer patches → ``(B, P, hidden)``."""
         batch, length, width = patches.shape

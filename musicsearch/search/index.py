@@ -137,7 +137,7 @@ class SearchIndex:
     def model(self) -> Any:
         """The model queries are encoded with; loaded on first use when the index came from disk."""
         if self._model is None:
-            from ..models.model import load_model
+            from ..models.loading import load_model
 
             candidates = [self.model_dir] if self.model_dir and Path(self.model_dir).is_dir() else []
             self.model = load_model(candidates[0] if candidates else None)

@@ -1,8 +1,12 @@
-"""A first stage without a trained model: BM25 over each tune's metadata (and optionally its captions).
+"""Keyword search: a first stage without a trained model, searching a corpus the way an index does.
 
-Result pages, DSP and the LLM benchmark take hits from any first stage. When no joint-space model and
-index exist yet (``make model`` not run), this gives real hits over a real corpus in milliseconds; it is
-labelled as keyword search wherever it is used, so its figures are not mistaken for the model's.
+:class:`KeywordSearch` answers ``search(query, k) -> [Hit]`` like
+:class:`~musicsearch.search.index.SearchIndex`, from BM25 alone: it builds the package's one BM25
+(:class:`~musicsearch.search.keywords.KeywordIndex`, which only scores) over each tune's metadata and,
+optionally, its captions. Result pages, DSP and the LLM benchmark take hits from any first stage; when no
+joint-space model and index exist yet (``make model`` not run), this gives real hits over a real corpus in
+milliseconds. It is labelled as keyword search wherever it is used, so its figures are not mistaken for
+the model's.
 
 Example:
     >>> search = KeywordSearch(corpus)  # doctest: +SKIP
@@ -19,10 +23,11 @@ import numpy as np
 
 from ..errors import QueryError
 from .hit import Hit
+from .queries import clean_query
 
 
 class KeywordSearch:
-    """BM25 (``musicsearch.search.keywords.KeywordIndex``) over title, composer, type, origin, book and collection.
+    """Search records by BM25 over their title, composer, type, origin, book and collection (and English tags).
 
     Args:
         records: corpus records (a :class:`~musicsearch.data.corpus.Corpus` or a list).
@@ -51,10 +56,8 @@ class KeywordSearch:
         return len(self.records)
 
     def search(self, query: str, k: int = 10, **_: Any) -> list[Any]:
-        """The ``k`` best tunes for ``query`` as :class:`~musicsearch.search.index.Hit` objects (ties: corpus order)."""
-
-        if not isinstance(query, str) or not query.strip():
-            raise QueryError("the query is empty; type a few words, e.g. 'a lively jig in D major'.")
+        """The ``k`` best tunes for ``query`` as :class:`~musicsearch.search.hit.Hit` objects (ties: corpus order)."""
+        query = clean_query(query)  # the same validation as the index's text queries
         if k < 1:
             raise QueryError(f"k={k}; ask for at least one hit.")
         bm25, title = self.index.score(query)

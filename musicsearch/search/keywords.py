@@ -1,4 +1,7 @@
-"""Keyword scoring over tune metadata: BM25 plus an exact-title signal, for hybrid search.
+"""The one BM25 of the package: keyword scoring over tune metadata (or any text), plus an exact-title signal.
+
+Hybrid search fuses it with the content score, :class:`~musicsearch.search.keyword_search.KeywordSearch`
+uses it as a model-free first stage, and the evaluation uses it as its BM25-over-captions baseline.
 
 Names are where embeddings fail: a text encoder has no reason to place "O'Carolan" near the tunes he
 wrote. A small inverted index over the metadata words finds them. Words are folded so that a person's
@@ -13,6 +16,8 @@ Example:
     (0, [0.0, 0.0])
     >>> keywords.score("the kesh")[1].tolist()
     [0.0, 1.0]
+    >>> KeywordIndex(["a reel in D", "a jig in G"]).bm25_matrix(["jig", "reel"]).argmax(axis=1).tolist()
+    [1, 0]
 """
 
 from __future__ import annotations
@@ -74,23 +79,25 @@ class KeywordIndex:
     """BM25 over each document's metadata fields, and exact-title matching.
 
     Args:
-        documents: one ``{field: text}`` mapping per tune; a ``"title"`` field feeds the title signal
-            (several titles may be separated by ``";"`` or newlines; a ``" -- Reel"`` suffix is optional).
+        documents: one ``{field: text}`` mapping per tune, or one plain text per document; a ``"title"``
+            field feeds the title signal (several titles may be separated by ``";"`` or newlines; a
+            ``" -- Reel"`` suffix is optional). A plain text has no title.
         k1, b: BM25's term-saturation and length-normalisation constants (the usual 1.2 and 0.75).
     """
 
-    def __init__(self, documents: Sequence[Mapping[str, str]], *, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, documents: Sequence[Mapping[str, str] | str], *, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1, self.b = k1, b
         self.count = len(documents)
         postings: dict[str, list[tuple[int, int]]] = {}
         lengths = np.zeros(self.count, dtype=np.float32)
         self.titles: dict[tuple[str, ...], list[int]] = {}
         for row, document in enumerate(documents):
-            terms = Counter(tokenize(" ".join(str(value or "") for value in document.values())))
+            fields = {"text": document} if isinstance(document, str) else document
+            terms = Counter(tokenize(" ".join(str(value or "") for value in fields.values())))
             lengths[row] = sum(terms.values())
             for term, frequency in terms.items():
                 postings.setdefault(term, []).append((row, frequency))
-            for key in _title_keys(str(document.get("title") or "")):
+            for key in _title_keys(str(fields.get("title") or "")):
                 self.titles.setdefault(key, []).append(row)
         average = float(lengths.mean()) if self.count and lengths.mean() > 0 else 1.0
         self._norm = k1 * (1 - b + b * lengths / average)
@@ -103,6 +110,21 @@ class KeywordIndex:
         frequency = len(self._postings[term][0]) if term in self._postings else 0
         return math.log(1 + (self.count - frequency + 0.5) / (frequency + 0.5))
 
+    def bm25(self, query: str) -> np.ndarray:
+        """BM25 score ``(N,)`` float32 of every document for ``query`` (a term typed twice counts twice)."""
+        bm25 = np.zeros(self.count, dtype=np.float32)
+        for term, repeats in Counter(tokenize(query)).items():
+            if term in self._postings:
+                rows, frequency = self._postings[term]
+                bm25[rows] += repeats * self.idf(term) * frequency * (self.k1 + 1) / (frequency + self._norm[rows])
+        return bm25
+
+    def bm25_matrix(self, queries: Sequence[str]) -> np.ndarray:
+        """``(queries, documents)`` BM25 scores, the shape the evaluation's metrics read."""
+        if not queries:
+            return np.zeros((0, self.count), dtype=np.float32)
+        return np.stack([self.bm25(query) for query in queries])
+
     def score(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """BM25 scores and title scores of every document for ``query``.
 
@@ -111,15 +133,10 @@ class KeywordIndex:
             by an exact title of the document found inside the query (1.0 = the query is the title).
         """
         terms = tokenize(query)
-        bm25 = np.zeros(self.count, dtype=np.float32)
-        for term, repeats in Counter(terms).items():
-            if term in self._postings:
-                rows, frequency = self._postings[term]
-                bm25[rows] += repeats * self.idf(term) * frequency * (self.k1 + 1) / (frequency + self._norm[rows])
         title = np.zeros(self.count, dtype=np.float32)
         for size in range(min(len(terms), self._longest_title), 0, -1):
             for start in range(len(terms) - size + 1):
                 rows = self.titles.get(tuple(terms[start:start + size]), [])
                 if rows:
                     title[rows] = np.maximum(title[rows], size / len(terms))
-        return bm25, title
+        return self.bm25(query), title

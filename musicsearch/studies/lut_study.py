@@ -22,7 +22,8 @@ from torch import nn
 
 from ..lut.bench import int8_dynamic, model_bytes, time_calls, torch_threads
 from ..lut.centroids import finetune, freeze_model, lut_layers, run_model
-from ..lut.convert import convert, music_batches
+from ..lut.convert import convert
+from ..models.lut_model import music_batches
 from .lut_tasks import PatchClassifier, Task, batches_of, mlp_classifier, train_classifier
 
 # Epochs that train each small model to a plateau on the origin task in well under a minute on 2 cores.
@@ -148,7 +149,7 @@ def _predictions(model: nn.Module, inputs: Any) -> torch.Tensor:
 
 
 def retrieval_recall(model: Any, records: Sequence[Any], k: int = 10) -> float:
-    """Caption→tune HitRate@k in percent among ``records`` (the model's evaluation protocol, issue 3)."""
+    """Caption→tune HitRate@k in percent among ``records`` (the model's held-out evaluation protocol)."""
     from ..evaluation.retrieval import caption_retrieval
 
     return 100.0 * caption_retrieval(model, records, ks=(k,))[f"hit@{k}"]

@@ -77,11 +77,10 @@ def origin_task(corpus: Any = None, *, classes: tuple[str, ...] = ("Germany", "C
         holdout: test fraction.
         seed: sampling and split seed.
     """
-    from ..data.patches import abc_to_patches
-    from ..models.model import collate_patches
+    from ..data.patches import abc_to_patches, collate_patches
 
     if corpus is None:
-        from ..data.corpus import load_corpus
+        from ..data.corpus_io import load_corpus
 
         corpus = load_corpus("music21", collections=["essenFolksong"], limit=300, include_scores=False,
                              progress=False)

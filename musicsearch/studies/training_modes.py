@@ -1,4 +1,4 @@
-"""The ablation the issue asks for: frozen vs fine-tuned text encoder, with and without masked music.
+"""Training-mode ablations: frozen vs fine-tuned text encoder, with and without masked music.
 
 Each variant trains from the same preset and seed on the same split, then is evaluated with
 :func:`musicsearch.evaluate_retrieval`; the result is one table (a list of dicts) plus the full reports.

@@ -1,3 +1,3 @@
-"""Training: the training config, the loop, training data, sampling across collections, masked music,
-checkpoints and history.
+"""Training: the training settings (apart from the architecture), the run and its steps (data, optimiser,
+contrastive step, loop), sampling across collections, masked music, resumable checkpoints and history.
 """

@@ -1,23 +1,37 @@
-"""Resumable training checkpoints without pickle: tensors in safetensors, everything else in JSON.
+"""Resumable checkpoints of musicsearch's own training runs, without pickle: tensors in safetensors, the rest in JSON.
+
+(Foreign, published checkpoints of CLaMP are read by :mod:`musicsearch.models.clamp` instead.)
 
 A checkpoint folder (``OUT/checkpoint``) holds ``model.safetensors`` (every parameter and buffer of the
 training module), ``optimizer/model.safetensors`` (the AdamW moments, flattened as ``state.<i>.<name>``, and
 the torch random state) and
 ``state.json`` (step, scheduler, sampler and random states, history so far, the config). A run started
 again with the same ``out`` and the same config continues from the last checkpoint and, on CPU, ends
-with the same weights as an uninterrupted run.
+with the same weights as an uninterrupted run. :func:`save_checkpoint` / :func:`load_checkpoint` move the
+pieces; :func:`checkpoint_run` / :func:`resume_run` do it for a whole
+:class:`~musicsearch.training.run.TrainingRun`.
+
+Example:
+    >>> checkpoint_run(run, "models/quick/checkpoint")  # doctest: +SKIP
+    >>> resume_run(fresh_run, "models/quick/checkpoint")  # doctest: +SKIP
+    True
 """
 
 from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ..artifacts import load_weights, read_json, save_weights, write_json
-from ..errors import ArtifactError
+from ..artifacts import load_state_dict_strict, load_weights, read_json, save_weights, write_json
+from ..errors import ArtifactError, MusicSearchError
+from .config import RunConfig
+from .history import TrainingHistory
+
+if TYPE_CHECKING:
+    from .run import TrainingRun
 
 STATE_NAME = "state.json"
 
@@ -83,3 +97,44 @@ def load_checkpoint(folder: str | Path, *, optimizer, scheduler,
     version, internal, gauss = state["python_rng"]
     py_rng.setstate((version, tuple(internal), gauss))
     return weights, state
+
+
+def checkpoint_run(run: TrainingRun, folder: str | Path) -> Path:
+    """Save everything :func:`resume_run` needs to continue ``run`` exactly where it is."""
+    return save_checkpoint(folder, weights=run.unwrapped().weights_to_save(), optimizer=run.optimizer,
+                           scheduler=run.scheduler, step=run.step, py_rng=run.py_rng,
+                           extra={"config": run.config.to_dict(), "sampler": run.sampler.state(),
+                                  "mask_generator": run.mask_generator.get_state().tolist(),
+                                  "history": run.history.to_dict()})
+
+
+def _same_config(saved: Any, config: RunConfig) -> bool:
+    # Checkpoints written before the architecture/training split hold a flat config: compare its meaning.
+    try:
+        return isinstance(saved, dict) and RunConfig.from_dict(saved).to_dict() == config.to_dict()
+    except (MusicSearchError, TypeError):
+        return False
+
+
+def resume_run(run: TrainingRun, folder: str | Path) -> bool:
+    """Continue ``run`` from the checkpoint in ``folder``; False when there is none.
+
+    Raises:
+        ArtifactError: the checkpoint belongs to a run with another config, or its files are damaged.
+    """
+    folder = Path(folder)
+    if not (folder / STATE_NAME).is_file():
+        return False
+    weights, state = load_checkpoint(folder, optimizer=run.optimizer, scheduler=run.scheduler, py_rng=run.py_rng)
+    if not _same_config(state.get("config"), run.config):
+        raise ArtifactError(f"{folder} was written by a run with another config; delete it or choose "
+                            "another output folder.")
+    module = run.unwrapped()
+    kept = module.weights_to_save()
+    full = {**{k: v for k, v in module.state_dict().items() if k not in kept}, **weights}
+    load_state_dict_strict(module, full, folder / "model.safetensors")
+    run.sampler.load_state(state["sampler"])
+    run.mask_generator.set_state(torch.tensor(state["mask_generator"], dtype=torch.uint8))
+    run.history = TrainingHistory.from_dict(state["history"])
+    run.step = state["step"]
+    return True

@@ -20,7 +20,7 @@ class TrainingHistory:
     evals: list[dict[str, Any]] = field(default_factory=list)  # held-out caption retrieval every eval_every steps
     pretrain: list[dict[str, Any]] = field(default_factory=list)  # masked-music pretraining steps, if any
     info: dict[str, Any] = field(default_factory=dict)  # tunes, unique texts, timings
-    config: dict[str, Any] = field(default_factory=dict)  # the config of the run
+    config: dict[str, Any] = field(default_factory=dict)  # the run's config: {"architecture": ..., "training": ...}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -4,7 +4,7 @@
 characters shuffled and 10% stay as they are. A small decoder reads the encoder's state at each selected
 patch and predicts its 64 characters. The music encoder thereby learns what bars look like before (or
 while) it learns to match captions: it is available as a pretraining stage
-(``ModelConfig.mlm_pretrain_steps``) and as an auxiliary loss (``ModelConfig.mlm_weight``).
+(``TrainingConfig.mlm_pretrain_steps``) and as an auxiliary loss (``TrainingConfig.mlm_weight``).
 
 Example:
     >>> patches = torch.randint(1, 96, (2, 6, 64)); mask = torch.ones(2, 6, dtype=torch.bool)

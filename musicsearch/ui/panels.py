@@ -18,7 +18,8 @@ import numpy as np
 
 from ..errors import QueryError
 
-LUT_RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "lut.json"
+# The repository's benchmark figures: musicsearch/ui/panels.py -> the repository root is two folders up.
+LUT_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "lut.json"
 
 
 def parse_labels(text: str) -> list[str]:

@@ -1,52 +1,29 @@
-"""What a search box shows: text or ABC query → hits → HTML cards with notation, metadata and score.
+"""What a search box shows: a typed query (text, ABC or a score file) → hits → HTML cards with notation,
+metadata and score.
 
 The widgets in ``widgets/`` only lay these out; everything a test needs to check lives here and works
-without a browser or a kernel.
+without a browser or a kernel. The kind of a query is read by
+:func:`musicsearch.search.queries.parse_query`, the parser the ``musicsearch search`` command uses too.
 
 Example:
-    >>> looks_like_abc("K:D\\n|:dfa afd|"), looks_like_abc("a jig in D")
-    (True, False)
+    >>> hits, kind = run_search(index, "K:D |:dfa afd|", k=3)  # doctest: +SKIP
+    >>> kind  # doctest: +SKIP
+    'abc'
 """
 
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
-_FIELD_LINE = re.compile(r"^\s*[XLMKQ]:", re.M)
-# A bare melody line: bar lines plus note letters, octave marks, lengths and accidentals, nothing else.
-_BARE_MELODY = re.compile(r"[\sA-Ga-gz0-9,'/|:\[\]^_=()<>~.\-]+")
 SHOWN_FIELDS = ("rhythm", "meter", "key", "origin", "composer", "region")
 
 
-def looks_like_abc(text: str) -> bool:
-    """Whether a query is an ABC snippet (a ``K:``/``L:``/``M:``/``X:`` line, or bar lines and notes only)."""
-    text = text or ""
-    return bool(_FIELD_LINE.search(text)) or ("|" in text and bool(_BARE_MELODY.fullmatch(text)))
-
-
-def abc_from_query(text: str) -> str:
-    """ABC typed on one line (``K:D |:dfa afd|``) with its leading fields put on lines of their own.
-
-    Example:
-        >>> abc_from_query("M:6/8 K:D |:dfa afd|")
-        'M:6/8\\nK:D\\n|:dfa afd|'
-    """
-    text = text.strip()
-    if "\n" in text:
-        return text
-    tokens = text.split()
-    fields = []
-    while tokens and re.fullmatch(r"[XLMKQ]:\S+", tokens[0]):
-        fields.append(tokens.pop(0))
-    return "\n".join(fields + [" ".join(tokens)]) if fields else text
-
-
 def run_search(index: Any, query: str, *, k: int = 5, mode: str = "content") -> tuple[list[Any], str]:
-    """Search ``index`` with a sentence or an ABC snippet; returns ``(hits, "text" | "abc")``.
+    """Search ``index`` with a sentence, an ABC snippet or a score file's path; returns ``(hits, kind)``.
 
-    An ABC snippet is a query by example (``index.search_music``); ``mode`` applies to text only.
+    ``kind`` is ``"text"``, ``"abc"`` or ``"file"`` (see :func:`~musicsearch.search.queries.parse_query`);
+    ABC and files are queries by example (``index.search_music``), and ``mode`` applies to text only.
 
     Raises:
         QueryError: empty query or unknown mode.
@@ -57,15 +34,10 @@ def run_search(index: Any, query: str, *, k: int = 5, mode: str = "content") -> 
         >>> len(hits), kind  # doctest: +SKIP
         (3, 'text')
     """
-    from ..errors import ABCError, QueryError
-    from ..search.queries import clean_query
+    from ..search.queries import parse_query, search_query
 
-    if looks_like_abc(query):
-        try:
-            return index.search_music(abc_from_query(query), k=k), "abc"
-        except QueryError as error:
-            raise ABCError(f"this ABC snippet could not be read: {error}") from error
-    return index.search(clean_query(query), k=k, mode=mode), "text"
+    parsed = parse_query(query)
+    return search_query(index, parsed, k, mode=mode), parsed.kind
 
 
 def notation_html(abc: str, *, scale: int = 28, page_width: int = 2200) -> str:
@@ -88,11 +60,14 @@ def hit_card_html(hit: Any, *, notation: bool = True) -> str:
         >>> 'class="ms-hit"' in hit_card_html(hit, notation=False)  # doctest: +SKIP
         True
     """
+    from ..data.features import record_key, record_meter
+
     metadata = dict(getattr(hit, "metadata", {}) or {})
+    abc = getattr(hit, "abc", "") or ""
     title = html.escape(getattr(hit, "title", None) or metadata.get("title") or hit.id)
-    facts = [
-        f"<b>{name}</b> {html.escape(str(metadata[name]))}" for name in SHOWN_FIELDS if metadata.get(name)
-    ]
+    # Meter and key as every layer reads them: the metadata field, else the tune's M:/K: line.
+    shown = {**metadata, "meter": record_meter(metadata, abc), "key": record_key(metadata, abc)}
+    facts = [f"<b>{name}</b> {html.escape(str(shown[name]))}" for name in SHOWN_FIELDS if shown.get(name)]
     facts.append(f"<b>collection</b> {html.escape(str(getattr(hit, 'collection', '')))}")
     head = (
         f'<div class="ms-hit-head"><span class="ms-rank">{getattr(hit, "rank", 0)}.</span> '
@@ -100,7 +75,7 @@ def hit_card_html(hit: Any, *, notation: bool = True) -> str:
     )
     body = f'<div class="ms-meta" style="font-size:85%;color:#555">{" · ".join(facts)}</div>'
     source = f'<div class="ms-source" style="font-size:75%;color:#888">{html.escape(str(hit.id))}</div>'
-    picture = notation_html(hit.abc) if notation and getattr(hit, "abc", "") else ""
+    picture = notation_html(abc) if notation and abc else ""
     style = "border-top:1px solid #ddd;padding:4px 0"
     return f'<div class="ms-hit" style="{style}">{head}{body}{source}{picture}</div>'
 

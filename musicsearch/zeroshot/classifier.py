@@ -132,31 +132,3 @@ class ZeroShotClassifier:
         """The most likely label of each item."""
         return [self.labels[i] for i in self.logits(items).argmax(axis=1)]
 
-
-def plot_confusion_matrix(matrix: Any, labels: Sequence[str], *, normalize: bool = True, title: str | None = None,
-                          ax: Any = None) -> Any:
-    """Draw a confusion matrix (rows: true, columns: predicted) with matplotlib; returns the axes.
-
-    Example:
-        >>> plot_confusion_matrix([[5, 1], [2, 7]], ["jig", "reel"])  # doctest: +SKIP
-    """
-    import matplotlib.pyplot as plt
-
-    counts = np.asarray(matrix, dtype=np.float64)
-    shown = counts / counts.sum(axis=1, keepdims=True).clip(min=1) if normalize else counts
-    if ax is None:
-        size = max(3.0, 0.45 * len(labels) + 1.5)
-        _, ax = plt.subplots(figsize=(size + 1, size))
-    image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
-    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    for (row, column), value in np.ndenumerate(counts):
-        if value:
-            ax.text(column, row, f"{int(value)}", ha="center", va="center", fontsize=8,
-                    color="white" if shown[row, column] > 0.6 else "black")
-    if title:
-        ax.set_title(title)
-    return ax

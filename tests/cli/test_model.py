@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import musicsearch as ms
-from musicsearch.cli.main import main
+from musicsearch.cli import main
 from musicsearch.data.corpus import Corpus
 from tests.helpers.search import make_records
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import musicsearch as ms
-from musicsearch.cli.main import main
+from musicsearch.cli import main
 from musicsearch.cli.search import parse_query_lines
 from tests.helpers.search import make_records
 
@@ -57,7 +57,7 @@ def test_search_prints_a_table_and_json(workspace, capsys):
 
 
 def test_batch_answers_good_lines_and_reports_bad_ones(workspace, tmp_path, capsys, monkeypatch):
-    import musicsearch.models.model as model_module
+    import musicsearch.models.loading as model_module
 
     calls = []
     real = model_module.load_model
@@ -109,6 +109,24 @@ def test_query_by_example_file(workspace, tmp_path, capsys):
     assert code == 0 and payload["q"] == str(score) and len(payload["hits"]) == 3
     # the identical tune in the index is not a "similar" tune: search_music leaves the query itself out
     assert tune.id not in [hit["id"] for hit in payload["hits"]]
+
+
+def test_a_query_is_read_as_the_search_box_reads_it(workspace, tmp_path, capsys):
+    tune = make_records()[3]
+    snippet = " ".join(tune.abc.splitlines())  # ABC typed on one line: fields, then the notes
+    code, out, _ = _run(capsys, "search", snippet, "--index", workspace / "index", "-k", 3, "--json")
+    by_abc = json.loads(out)
+    assert code == 0 and by_abc["q"] == snippet and tune.id not in [hit["id"] for hit in by_abc["hits"]]
+    score = tmp_path / "mine.abc"
+    score.write_text(f"X:1\nT:My copy\n{tune.abc}\n")
+    code, out, _ = _run(capsys, "search", score, "--index", workspace / "index", "-k", 3, "--json")
+    assert code == 0 and json.loads(out)["hits"] == by_abc["hits"]  # the path of a score: query by example
+    queries = tmp_path / "mixed.txt"
+    queries.write_text(f"a jig\n{snippet}\nK:D\n")
+    code, out, err = _run(capsys, "search", "--queries", queries, "--index", workspace / "index", "-k", 3)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and [len(line.get("hits", [])) for line in lines] == [3, 3, 0]
+    assert lines[1]["hits"] == by_abc["hits"] and "line 3:" in err and "no notes" in lines[2]["error"]
 
 
 def test_missing_index_and_foreign_model(workspace, tmp_path, capsys):

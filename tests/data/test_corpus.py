@@ -120,7 +120,7 @@ def test_musicxml_score_is_converted_to_abc(tmp_path):
 
 
 def test_corpus_export_cli_writes_one_record_per_line(tmp_path, small_corpus):
-    from musicsearch.cli.main import main
+    from musicsearch.cli import main
 
     out = tmp_path / "out.jsonl"
     assert main(["corpus", "export", "--collections", "ryansMammoth", "--limit", "150",

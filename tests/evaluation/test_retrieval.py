@@ -8,11 +8,10 @@ import json
 import numpy as np
 import pytest
 
-import musicsearch as ms
 from musicsearch.data.texts import query_caption
-from musicsearch.evaluation.metrics import BM25, ndcg_at_k, own_item_metrics, random_metrics, random_ndcg
+from musicsearch.evaluation.metrics import ndcg_at_k, own_item_metrics, random_metrics, random_ndcg
 from musicsearch.evaluation.retrieval import CATEGORY_QUERIES, evaluate_retrieval, format_report, matches
-from musicsearch.studies.training_modes import compare_training_modes
+from musicsearch.search.keywords import KeywordIndex
 from tests.helpers.model import tiny_corpus
 
 
@@ -47,10 +46,27 @@ def test_metrics_on_known_rankings():
 
 
 def test_bm25_prefers_matching_documents():
-    bm25 = BM25(["a slow air in A minor", "a fast reel in D", "a jig"])
-    scores = bm25.score_matrix(["slow air minor", "reel"])
+    bm25 = KeywordIndex(["a slow air in A minor", "a fast reel in D", "a jig"])
+    scores = bm25.bm25_matrix(["slow air minor", "reel"])
     assert scores.shape == (2, 3) and scores[0].argmax() == 0 and scores[1].argmax() == 1
-    assert bm25.scores("nothing matches").sum() == 0
+    assert bm25.bm25("nothing matches").sum() == 0
+
+
+def test_bm25_baseline_is_the_search_layers_bm25(monkeypatch):
+    corpus = tiny_corpus()
+    documents = []
+    real = KeywordIndex.__init__
+
+    def spy(self, docs, **options):
+        documents.append(list(docs))
+        real(self, docs, **options)
+
+    monkeypatch.setattr(KeywordIndex, "__init__", spy)
+    report = evaluate_retrieval(_Oracle(), corpus, heldout_only=False)
+    assert documents == [[" ".join(record.captions) for record in corpus if query_caption(record)]]
+    queries = [query_caption(record) for record in corpus if query_caption(record)]
+    expected = own_item_metrics(KeywordIndex(documents[0]).bm25_matrix(queries))
+    assert report["caption_retrieval"]["bm25"] == expected
 
 
 def test_report_with_oracle_and_random_baselines():
@@ -71,19 +87,3 @@ def test_category_conditions_read_metadata():
     reels = [record for record in corpus if matches(record, {"tune_type": "reel"})]
     assert reels and all(record.tune_type == "reel" for record in reels)
     assert all(isinstance(query, str) and conditions for query, conditions in CATEGORY_QUERIES)
-
-
-def test_comparison_driver_runs_each_variant(tmp_path):
-    rows, reports = compare_training_modes(
-        tiny_corpus(), "tiny", progress=False, max_steps=2, batch_size=8, eval_size=8, save_dir=tmp_path,
-        variants={"frozen": {"text_mode": "frozen"}, "fine-tuned + masked music": {"text_mode": "finetune",
-                                                                                 "mlm_weight": 0.5}})
-    assert [row["variant"] for row in rows] == ["frozen", "fine-tuned + masked music"]
-    assert all(0 <= row["mrr"] <= 1 for row in rows) and set(reports) == {row["variant"] for row in rows}
-    # Each variant's model is kept, under a folder name made from the variant's name.
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["fine-tuned-masked-music", "frozen"]
-    reloaded = ms.load_model(tmp_path / "fine-tuned-masked-music")
-    saved = json.loads((tmp_path / "frozen" / "config.json").read_text())
-    assert saved["preset"] == "tiny" and saved["training"]["steps"] == 2  # the run's facts travel with it
-    assert (tmp_path / "frozen" / "history.json").is_file()
-    assert reloaded.config.mlm_weight == 0.5 and reloaded.config.text_mode == "finetune"

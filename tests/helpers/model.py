@@ -1,4 +1,5 @@
-"""Shared, cheap inputs of the model tests: a few hand-written tunes with captions, and a tiny corpus."""
+"""Shared, cheap inputs of the model tests: a few hand-written tunes with captions, a tiny corpus, and the
+presets in the flat layout configs had before architecture and training settings were split."""
 
 from __future__ import annotations
 
@@ -34,3 +35,30 @@ def tiny_corpus(copies: int = 12) -> Corpus:
             collection = "ryansMammoth" if position % 2 == 0 else "oneills1850"
             records.append(_record(index, name, abc + bar, metadata, collection))
     return Corpus(records, "tiny-test")
+
+
+# The presets as they were when architecture and training settings shared one flat config: the split must
+# not change a single value.
+FLAT_DEFAULTS = {
+    "preset": "quick", "max_patches": 64, "hidden_size": 192, "num_layers": 3, "num_heads": 4,
+    "intermediate_size": 576, "dropout": 0.1, "embed_dim": 256, "init_logit_scale": 14.3, "max_logit_scale": 100.0,
+    "text_model": "all-MiniLM-L6-v2", "text_mode": "frozen", "text_trainable_layers": 2, "max_text_length": 128,
+    "tiny_text_hidden": 32, "tiny_text_layers": 2, "holdout": 0.1, "split_seed": 0, "text_dropout": True,
+    "caption_variants": 2, "dropout_max_parts": 3, "sampling_power": 0.5, "collection_ratios": {}, "epochs": 8.0,
+    "max_steps": 0, "batch_size": 128, "length_buckets": 4, "learning_rate": 0.001, "text_learning_rate": 3e-05,
+    "weight_decay": 0.01, "warmup_ratio": 0.05, "grad_clip": 1.0, "seed": 0, "mlm_weight": 0.0,
+    "mlm_pretrain_steps": 0, "mask_ratio": 0.45, "decoder_size": 32, "eval_every": 100, "eval_size": 500,
+    "checkpoint_every": 200, "num_threads": 0}
+FLAT_PRESETS = {
+    "tiny": {**FLAT_DEFAULTS, "preset": "tiny", "max_patches": 32, "hidden_size": 32, "num_layers": 2,
+             "num_heads": 2, "intermediate_size": 64, "embed_dim": 32, "text_model": "tiny-random-bert",
+             "text_mode": "finetune", "caption_variants": 1, "epochs": 1.0, "batch_size": 16,
+             "learning_rate": 0.003, "text_learning_rate": 0.001, "decoder_size": 8, "eval_every": 0,
+             "eval_size": 64, "checkpoint_every": 0},
+    "quick": FLAT_DEFAULTS,
+    "base": {**FLAT_DEFAULTS, "preset": "base", "max_patches": 256, "hidden_size": 512, "num_layers": 6,
+             "num_heads": 8, "intermediate_size": 2048, "embed_dim": 512, "text_mode": "finetune",
+             "text_trainable_layers": 6, "max_text_length": 256, "caption_variants": 4, "dropout_max_parts": 4,
+             "epochs": 30.0, "batch_size": 256, "learning_rate": 0.0003, "mlm_weight": 0.2,
+             "mlm_pretrain_steps": 2000, "eval_every": 500, "eval_size": 1000, "checkpoint_every": 1000},
+}

@@ -118,3 +118,13 @@ def test_generated_captions_json_lines_are_plain_data(ryans, musicsearch_home):
         for line in path.read_text().splitlines():
             item = json.loads(line)
             assert set(item) == {"id", "tags", "caption", "source", "model", "watermarked"}
+
+
+def test_dsp_reads_whatever_the_search_returns_as_hits(ryans):
+    from musicsearch.llm.dsp import follow_up_query
+
+    rows = [{"id": r.id, "score": 1.0, "metadata": dict(r.metadata), "abc": r.abc} for r in ryans[:6]]
+    result = ms.dsp_search("Which reels are there?", lambda query, k: rows[:k], None, hops=2, k=3)
+    assert all(isinstance(hit, ms.Hit) for hop in result.hops for hit in hop.hits)
+    assert [hit.rank for hit in result.hops[0].hits] == [1, 2, 3]
+    assert (result.hops[1].source, result.hops[1].query) == ("metadata", follow_up_query(rows[0]))

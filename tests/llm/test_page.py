@@ -201,7 +201,7 @@ def test_cli_serp_json_and_html(tmp_path, small_corpus, capsys, monkeypatch):
     search = ms.KeywordSearch([r for r in small_corpus if r.collection == "ryansMammoth"])
     monkeypatch.setattr(cli_serp, "_first_stage", lambda args: search)
     folder = ms.build_tiny_model(tmp_path / "tiny")
-    from musicsearch.cli.main import main
+    from musicsearch.cli import main
 
     assert main(["serp", "a hornpipe", "--backend", f"hf:{folder}", "--json", "-k", "3", "--rerank", "listwise",
                  "--threads", "1"]) == 0
@@ -213,3 +213,14 @@ def test_cli_serp_json_and_html(tmp_path, small_corpus, capsys, monkeypatch):
     assert main(["serp", "a hornpipe", "--backend", "none", "-k", "2"]) == 0
     assert "1. " in capsys.readouterr().out
     assert main(["serp", "  ", "--backend", "none"]) == 2
+
+
+def test_page_rows_build_from_hits_records_or_dicts(hits, small_corpus):
+    record = next(r for r in small_corpus if r.id == hits[0].id)
+    from_hit, from_record = ms.PageHit.from_hit(hits[0], 1), ms.PageHit.from_hit(record, 1)
+    from_dict = ms.PageHit.from_hit(hits[0].to_dict(), 1)
+    assert from_hit == from_dict and from_hit.title == from_record.title and from_hit.source == from_record.source
+    assert from_record.first_stage_score == 0.0 and from_hit.first_stage_score == pytest.approx(hits[0].score)
+    page = ms.build_search_page("a hornpipe", [hit.to_dict() for hit in hits[:5]], None, k=5, filters="off")
+    assert [row.id for row in page.hits] == [hit.id for hit in hits[:5]]
+    assert [row.first_stage_score for row in page.hits] == pytest.approx([hit.score for hit in hits[:5]])

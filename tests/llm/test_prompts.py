@@ -122,3 +122,26 @@ def test_output_checks():
     answer, notes = clean_answer("See [1] and [4]. Then", 2, truncated=True)
     assert answer == "See [1] and." and len(notes) == 2
     assert metadata_snippet({"metadata": {}, "collection": "bach"}) == "Tune, from bach."
+
+
+def test_readers_take_a_hit_a_record_or_a_dict_alike(small_corpus):
+    from musicsearch.llm.dsp import follow_up_query
+
+    record = next(r for r in small_corpus if r.collection == "ryansMammoth" and r.tune_type == "reel")
+    hit = make_hits([record], 1)[0]
+    as_dict = hit.to_dict()
+    for read in (ms.describe_hit, metadata_snippet, follow_up_query):
+        assert read(record) == read(hit) == read(as_dict)
+    filters = {"tune_type": "reel", "meter": record.meter, "mode": record.mode}
+    assert match_filters(filters, record) == match_filters(filters, hit) == match_filters(filters, as_dict)
+
+
+def test_meter_and_key_fall_back_to_the_abc_header_without_its_comment():
+    from musicsearch.llm.dsp import follow_up_query
+
+    tune = {"metadata": {"rhythm": "jig"}, "abc": "X:1\nM:6/8 % compound\nK:Ador\n|:eAA eAA|eAA edB|"}
+    assert "meter: 6/8 (six-eight); key: A dorian" in ms.describe_hit(tune, abc_chars=0)
+    assert metadata_snippet(tune) == "Jig in Ador, 6/8."
+    assert follow_up_query(tune) == "jig in A dorian in 6/8"
+    assert match_filters({"meter": "6/8", "key": "A dorian"}, tune) == {"meter": True, "key": True}
+    assert match_filters({"meter": "2/4"}, {**tune, "metadata": {"meter": "2/4"}}) == {"meter": True}  # metadata first

@@ -10,18 +10,12 @@ import torch
 from torch import nn
 
 import musicsearch as ms
-from musicsearch.cli.main import main
+from musicsearch.cli import main
 from musicsearch.errors import ArtifactError
 from musicsearch.lut.bench import torch_threads
-from musicsearch.lut.convert import (
-    convert,
-    convert_music_model,
-    load_lut_model,
-    replace_linear,
-    save_lut_model,
-    select_linear_layers,
-)
+from musicsearch.lut.convert import convert, replace_linear, select_linear_layers
 from musicsearch.lut.layer import LUTError, LUTLinear
+from musicsearch.models.lut_model import convert_music_model, load_lut_model, save_lut_model
 from musicsearch.studies.lut_tasks import digits_task, mlp_classifier, task_accuracy, train_classifier
 from tests.helpers.model import tiny_corpus
 
@@ -140,7 +134,7 @@ def test_cli_bench_json_and_convert(tiny_model_dir, tmp_path, capsys):
     assert main(["lut", "bench", "--shapes", "16x32", "--batch-sizes", "1,2", "--repeats", "2", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["batch"] for row in rows] == [1, 2] and rows[0]["shape"] == "16x32"
-    from musicsearch.data.corpus import save_corpus
+    from musicsearch.data.corpus_store import save_corpus
 
     save_corpus(tiny_corpus(), tmp_path / "corpus")
     assert main(["lut", "convert", "--model", str(tiny_model_dir), "--out", str(tmp_path / "lut"),

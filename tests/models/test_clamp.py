@@ -9,9 +9,10 @@ from safetensors.torch import save_file
 from torch import nn
 
 import musicsearch as ms
+from musicsearch.data.patches import collate_patches, patchify
 from musicsearch.errors import ArtifactError
 from musicsearch.models.clamp import ClampModel, load_clamp_checkpoint
-from musicsearch.models.model import collate_patches, load_model, patchify
+from musicsearch.models.loading import load_model
 from musicsearch.models.text_encoder import minilm_path
 
 TUNES = ["X:1\nL:1/8\nM:6/8\nK:D\n|:dfa afd|BdB AFA:|", "X:2\nL:1/8\nM:4/4\nK:G\nGABc dedB|c2A2 B2G2|"]

@@ -12,10 +12,11 @@ from torch import nn
 
 import musicsearch as ms
 from musicsearch.errors import ABCError, ArtifactError, QueryError
-from musicsearch.models.config import MINILM, PRESETS, ModelConfig, get_config
-from musicsearch.models.model import MusicTextModel, load_model
+from musicsearch.models.config import MINILM, PRESETS, ModelConfig, get_model_config
+from musicsearch.models.loading import load_model
+from musicsearch.models.model import MusicTextModel
 from musicsearch.models.music_encoder import MusicEncoder
-from tests.helpers.model import TUNES, tiny_corpus
+from tests.helpers.model import FLAT_PRESETS, TUNES, tiny_corpus
 
 ABC = [abc for abc, _ in TUNES.values()]
 
@@ -102,7 +103,7 @@ def test_fingerprint_changes_with_weights_and_is_deterministic():
     with torch.no_grad():
         second.music_proj.bias.add_(1.0)
     assert first.fingerprint != second.fingerprint
-    assert MusicTextModel(get_config("tiny", seed=1)).fingerprint != first.fingerprint
+    assert MusicTextModel("tiny", seed=1).fingerprint != first.fingerprint
 
 
 def test_default_model_missing_says_what_to_do():
@@ -123,26 +124,54 @@ def test_corrupted_weights_newer_format_and_mismatched_weights(tiny_model, tmp_p
     config_path.write_text(json.dumps({**payload, "format_version": 99}))
     with pytest.raises(ArtifactError, match="newer"):
         load_model(folder)
-    payload["config"]["hidden_size"] = 64
-    payload["config"]["intermediate_size"] = 64
+    payload["config"]["architecture"]["hidden_size"] = 64
+    payload["config"]["architecture"]["intermediate_size"] = 64
     config_path.write_text(json.dumps(payload))
     with pytest.raises(ArtifactError, match="wrong shapes"):
         load_model(folder)
-    payload["config"]["from_the_future"] = 1
+    payload["config"]["architecture"]["from_the_future"] = 1
     config_path.write_text(json.dumps(payload))
     with pytest.raises(ArtifactError, match="from_the_future"):
         load_model(folder)
+
+
+def test_folder_saved_with_the_old_flat_config_still_loads(tiny_model, tmp_path):
+    folder = tiny_model.save_pretrained(tmp_path / "old")
+    config_path = folder / "config.json"
+    payload = json.loads(config_path.read_text())
+    # The layout written before the architecture/training split: every field in one flat dict, and a
+    # fingerprint computed over all of them (the indexes built with such a model hold that one).
+    old_config = {**FLAT_PRESETS["tiny"], "holdout": 0.2, "split_seed": 5}
+    config_path.write_text(json.dumps({**payload, "config": old_config, "fingerprint": "0123456789ab"}))
+    old = load_model(folder)
+    assert old.config == tiny_model.config
+    np.testing.assert_allclose(old.encode_music(ABC), tiny_model.encode_music(ABC), atol=1e-6)
+    np.testing.assert_allclose(old.encode_text(["a jig"]), tiny_model.encode_text(["a jig"]), atol=1e-6)
+    assert old.training_settings["epochs"] == 1.0 and old.heldout_split == {"holdout": 0.2, "seed": 5}
+    assert old.fingerprint == "0123456789ab"  # so an index built with it still accepts it
+    with torch.no_grad():
+        old.music_proj.bias.add_(1.0)
+    assert old.fingerprint not in ("0123456789ab", tiny_model.fingerprint)  # other weights, another fingerprint
+    config_path.write_text(json.dumps({**payload, "config": {**old_config, "from_the_future": 1}}))
+    with pytest.raises(ArtifactError, match="from_the_future"):
+        load_model(folder)
+
+
+def test_an_untrained_model_has_no_training_settings(tiny_model):
+    assert tiny_model.training_settings == {} and tiny_model.heldout_split == {}
 
 
 def test_presets_and_config_validation():
     assert set(PRESETS) == {"tiny", "quick", "base"}
     assert PRESETS["quick"].text_model == MINILM and PRESETS["quick"].text_mode == "frozen"
     assert PRESETS["tiny"].hidden_size == 32 and PRESETS["tiny"].num_layers == 2
-    assert get_config("quick", epochs=1.0).epochs == 1.0
+    assert ms.get_config("quick", epochs=1.0).training.epochs == 1.0
     with pytest.raises(ms.MusicSearchError, match="unknown preset"):
-        get_config("huge")
+        get_model_config("huge")
     with pytest.raises(ms.MusicSearchError, match="divisible"):
-        get_config("tiny", num_heads=3)
+        get_model_config("tiny", num_heads=3)
+    with pytest.raises(ms.MusicSearchError, match="divisible"):
+        ms.get_config("tiny", num_heads=3)
     assert ModelConfig.from_dict(PRESETS["quick"].to_dict()) == PRESETS["quick"]
 
 
@@ -167,7 +196,7 @@ def test_padding_does_not_change_a_tunes_embedding(tiny_model):
 
 
 def test_frozen_text_cache_is_reused_and_keyed_by_model(tmp_path):
-    config = get_config("tiny", text_mode="frozen")
+    config = get_model_config("tiny", text_mode="frozen")
     model = MusicTextModel(config)
     texts = [f"a reel number {i}" for i in range(40)]
     first = model.encode_text(texts)
@@ -176,7 +205,7 @@ def test_frozen_text_cache_is_reused_and_keyed_by_model(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_allclose(MusicTextModel(config).encode_text(texts), first, atol=1e-6)
-    other = MusicTextModel(get_config("tiny", text_mode="frozen", seed=3))
+    other = MusicTextModel(config, seed=3)
     other.encode_text(texts)
     assert len({path.parent for path in (tmp_path / "home" / "cache" / "text").rglob("*.npz")}) == 2
     files[0].write_bytes(b"broken")
@@ -186,7 +215,7 @@ def test_frozen_text_cache_is_reused_and_keyed_by_model(tmp_path):
 
 @pytest.mark.slow
 def test_minilm_frozen_model_saves_small_and_reloads(tmp_path):
-    config = get_config("tiny", text_model=MINILM, text_mode="frozen")
+    config = get_model_config("tiny", text_model=MINILM, text_mode="frozen")
     model = MusicTextModel(config)
     folder = model.save_pretrained(tmp_path / "m")
     assert (folder / "model.safetensors").stat().st_size < 5_000_000  # MiniLM is not copied

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from musicsearch.cli.main import main
+from musicsearch.cli import main
 from musicsearch.data.texts import query_caption, training_texts, untitled
 from musicsearch.errors import ArtifactError, CorpusError, MusicSearchError
-from musicsearch.models.model import load_model
+from musicsearch.models.loading import load_model
 from musicsearch.training.loop import train
 from musicsearch.training.sampling import CollectionSampler, collection_shares
 from tests.helpers.model import tiny_corpus
@@ -64,10 +64,10 @@ def test_masked_music_pretraining_stage_runs_first_on_length_sorted_batches(monk
 def test_training_never_sees_held_out_tunes(monkeypatch):
     corpus = tiny_corpus()
     seen = []
-    import musicsearch.training.loop as train_module
+    import musicsearch.training.run as run_module
 
-    original = train_module.build_training_set
-    monkeypatch.setattr(train_module, "build_training_set",
+    original = run_module.build_training_set
+    monkeypatch.setattr(run_module, "build_training_set",
                         lambda records, **kw: seen.extend(r.id for r in records) or original(records, **kw))
     train("tiny", corpus, progress=False, **STEPS)
     held_out = set(corpus.split(0.1, 0)[1].ids)
@@ -116,8 +116,21 @@ def test_saved_model_and_history_files(tmp_path):
     model, _ = train("tiny", tiny_corpus(), out=tmp_path / "m", progress=False, **STEPS)
     payload = json.loads((tmp_path / "m" / "config.json").read_text())
     assert payload["preset"] == "tiny" and payload["training"]["steps"] == 6
+    assert payload["config"]["architecture"]["hidden_size"] == 32 and payload["config"]["training"]["max_steps"] == 6
     assert json.loads((tmp_path / "m" / "history.json").read_text())["steps"]
-    assert load_model(tmp_path / "m").fingerprint == model.fingerprint
+    loaded = load_model(tmp_path / "m")
+    assert loaded.fingerprint == model.fingerprint
+    assert loaded.training_settings["eval_every"] == 3 and loaded.heldout_split == {"holdout": 0.1, "seed": 0}
+
+
+def test_fingerprint_covers_architecture_and_weights_not_training_settings(tmp_path):
+    corpus = tiny_corpus()
+    model, _ = train("tiny", corpus, out=tmp_path / "a", progress=False, **STEPS)
+    other, _ = train("tiny", corpus, out=tmp_path / "b", progress=False, **{**STEPS, "eval_every": 2})
+    np.testing.assert_array_equal(_weights(model), _weights(other))  # evaluating more often changes no weight
+    assert model.training_settings["eval_every"] != other.training_settings["eval_every"]
+    assert model.fingerprint == other.fingerprint
+    assert load_model(tmp_path / "a").fingerprint == load_model(tmp_path / "b").fingerprint == model.fingerprint
 
 
 def test_tunes_without_captions_are_skipped_with_warning_or_refused():
@@ -169,7 +182,7 @@ def test_collection_sampling_ratios():
 def test_cli_train_and_eval(tmp_path, capsys):
     folder = tmp_path / "corpus"
     folder.mkdir()
-    from musicsearch.data.corpus import save_corpus
+    from musicsearch.data.corpus_store import save_corpus
 
     save_corpus(tiny_corpus(), folder)
     out = tmp_path / "model"
@@ -181,3 +194,7 @@ def test_cli_train_and_eval(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["caption_retrieval"]["random"]["mrr"] > 0
     assert main(["eval", "--model", str(tmp_path / "missing"), "--corpus", str(folder), "--quiet"]) == 2
+    capsys.readouterr()
+    assert main(["train", "--preset", "tiny", "--out", str(tmp_path / "typo"), "--corpus", str(folder), "--quiet",
+                 "--set", "epoch=2"]) == 2
+    assert "['epoch']" in capsys.readouterr().err and not (tmp_path / "typo").exists()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from musicsearch.data.patches import MASK_ID, PAD_ID
-from musicsearch.models.model import collate_patches, patchify
+from musicsearch.data.patches import MASK_ID, PAD_ID, collate_patches, patchify
 from musicsearch.models.music_encoder import MusicEncoder
 from musicsearch.training.masked_music import (
     PatchDecoder,

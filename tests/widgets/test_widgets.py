@@ -54,6 +54,14 @@ def test_search_box_abc_snippet_is_a_query_by_example(index):
     assert "<svg" not in box.results.children[0].children[0].value
 
 
+def test_search_box_score_file_path_is_a_query_by_example(index, tmp_path):
+    path = tmp_path / "tune.abc"
+    path.write_text("X:1\n" + make_records()[0].abc + "\n")
+    box = SearchBox(index, k=2, notation=False)
+    box.query = str(path)
+    assert box.query_kind == "file" and [hit.id for hit in box.hits] == [hit.id for hit in index.search_music(path, 2)]
+
+
 @pytest.mark.parametrize("query", ["   ", "K:D\n|]]]"])
 def test_search_box_bad_query_shows_a_message(index, query):
     box = SearchBox(index)

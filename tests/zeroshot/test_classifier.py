@@ -100,14 +100,20 @@ def test_evaluation_reports_every_method_against_the_baselines(model):
 def test_evaluation_rejects_unknown_tasks(model):
     with pytest.raises(ValueError, match="unknown task"):
         ms.evaluate_zero_shot(model, Corpus(make_records()), tasks=("tempo",))
+    with pytest.raises(ms.QueryError, match="unknown task"):
+        ms.evaluate_zero_shot(model, Corpus(make_records()), tasks=("tempo",))
 
 
-def test_confusion_matrix_plot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    ax = ms.plot_confusion_matrix([[5, 1], [2, 7]], ["jig", "reel"], title="tune type")
-    assert ax.get_title() == "tune type" and len(ax.texts) == 4
+def test_evaluation_holds_out_the_split_the_model_was_trained_without():
+    corpus = Corpus(make_many_records(280), "many")
+    default = FakeModel()
+    trained = FakeModel()
+    trained.heldout_split = {"holdout": 0.3, "seed": 1}  # as MusicTextModel.heldout_split gives it
+    expected = len(corpus.split(holdout=0.3, seed=1)[1])
+    assert len(corpus.split(holdout=0.1, seed=0)[1]) != expected
+    for model, holdout, seed in ((trained, None, None), (default, 0.3, 1)):
+        results = ms.evaluate_zero_shot(model, corpus, tasks=("meter",), min_count=5, holdout=holdout, seed=seed)
+        assert results["meter"].n_test == expected  # every held-out tune has a meter among the classes
 
 
 @pytest.mark.slow

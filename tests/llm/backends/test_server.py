@@ -138,7 +138,7 @@ def test_cli_serve_runs_for_a_bounded_time_and_answers(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "musicsearch.cli.main", "llm", "serve", "--backend", f"hf:{folder}",
+    process = subprocess.Popen([sys.executable, "-m", "musicsearch.cli.app", "llm", "serve", "--backend", f"hf:{folder}",
                                 "--port", str(port), "--duration", "40", "--quiet", "--threads", "1"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:

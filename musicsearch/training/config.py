@@ -1,0 +1,183 @@
+"""Training settings: how long and how a model is trained, apart from what its weights mean.
+
+A field lives here when changing it leaves the meaning of every saved weight alone: the same architecture
+trained with another learning rate, seed or evaluation interval is a model of the same kind (and two such
+runs that end with the same weights have the same fingerprint). The architecture is
+:class:`musicsearch.models.config.ModelConfig`. A :class:`RunConfig` pairs the two, and
+:func:`get_config` builds one from a preset name with overrides of either kind.
+
+Presets (``tiny`` for tests, ``quick`` for a laptop, ``base`` for a GPU) share their names with the
+architecture presets.
+
+Example:
+    >>> config = get_config("quick", epochs=1, embed_dim=128)
+    >>> config.training.epochs, config.architecture.embed_dim
+    (1, 128)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import MusicSearchError
+from ..models.config import PRESETS, ModelConfig, get_model_config, read_saved_config
+
+
+@dataclass
+class TrainingConfig:
+    """Everything about a training run that does not change what the trained weights mean."""
+
+    # --- data ---
+    holdout: float = 0.1  # fraction of tunes per collection held out for evaluation, never trained on
+    split_seed: int = 0  # seed of the held-out split (fixed, so every model is evaluated on the same tunes)
+    text_dropout: bool = True  # train on random subsets of caption parts, not only the full captions
+    caption_variants: int = 2  # short text-dropout variants per tune (frozen mode: embedded once and cached)
+    dropout_max_parts: int = 3  # phrases per dropout variant at most: short, like typed queries
+    sampling_power: float = 0.5  # collection c is drawn with weight n_c**power (1 = proportional, 0 = uniform)
+    collection_ratios: dict[str, float] = field(default_factory=dict)  # explicit weights that override the power rule
+    # --- regularisation and what trains ---
+    dropout: float = 0.1  # dropout in the music transformer while training (inference never drops)
+    text_trainable_layers: int = 2  # in finetune mode, how many top text layers train (all text weights are saved)
+    # --- optimisation ---
+    epochs: float = 8.0  # passes over the training tunes (fractional allowed); quick still improves at 4
+    max_steps: int = 0  # stop after this many steps when > 0 (overrides epochs)
+    batch_size: int = 128  # tunes per step; larger batches give InfoNCE more negatives
+    length_buckets: int = 4  # draw this many batches at once and group them by length (less padding); 1 = off
+    learning_rate: float = 1e-3  # peak AdamW learning rate of the music side and projections
+    text_learning_rate: float = 3e-5  # peak learning rate of fine-tuned text layers (pretrained: small)
+    weight_decay: float = 0.01  # AdamW decay on matrices (not on biases, norms, embeddings)
+    warmup_ratio: float = 0.05  # share of steps with a linear warm-up
+    grad_clip: float = 1.0  # max global gradient norm
+    seed: int = 0  # seed of initialisation, sampling and dropout (same seed, same model on CPU)
+    # --- masked music model (CLaMP's M3) ---
+    mlm_weight: float = 0.0  # weight of the masked-patch reconstruction loss added to InfoNCE (0 = off)
+    mlm_pretrain_steps: int = 0  # steps of masked-music pretraining of the music encoder before contrastive training
+    mask_ratio: float = 0.45  # share of patches selected for reconstruction (80% masked, 10% shuffled, 10% kept)
+    decoder_size: int = 32  # width per character of the reconstruction decoder (used in training only, never saved)
+    # --- bookkeeping ---
+    eval_every: int = 100  # steps between held-out evaluations during training (0 = only at the end)
+    eval_size: int = 500  # held-out tunes used by the periodic evaluation (the final report uses all)
+    checkpoint_every: int = 200  # steps between resumable checkpoints when training with ``out``
+    num_threads: int = 0  # torch CPU threads (0 = leave torch's default)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "training config") -> TrainingConfig:
+        """Rebuild a config, refusing unknown fields with a message that names them."""
+        unknown = sorted(set(values) - set(training_fields()))
+        if unknown:
+            raise MusicSearchError(
+                f"{source} has fields this musicsearch does not know: {unknown}; "
+                "it was written by a newer version (pip install -U musicsearch) or is mistyped.")
+        return cls(**values)
+
+    def validate(self) -> TrainingConfig:
+        """Check values that would otherwise fail deep inside the loop; returns self."""
+        if not 0.0 < self.holdout < 1.0:
+            raise MusicSearchError(f"holdout must be between 0 and 1, got {self.holdout}.")
+        if not 0.0 < self.mask_ratio <= 1.0:
+            raise MusicSearchError(f"mask_ratio must be in (0, 1], got {self.mask_ratio}.")
+        if self.batch_size < 2:
+            raise MusicSearchError(f"batch_size must be >= 2 (InfoNCE needs negatives), got {self.batch_size}.")
+        return self
+
+
+def training_fields() -> list[str]:
+    """Names of the training fields, in declaration order."""
+    return [f.name for f in dataclasses.fields(TrainingConfig)]
+
+
+TRAINING_PRESETS: dict[str, TrainingConfig] = {
+    "tiny": TrainingConfig(
+        caption_variants=1, epochs=1.0, batch_size=16, learning_rate=3e-3, text_learning_rate=1e-3,
+        eval_every=0, eval_size=64, checkpoint_every=0, decoder_size=8),
+    # No masked-music pretraining: 300 steps of it help the held-out metrics (+0.03 MRR, +0.05 category
+    # nDCG@10) but add ~60% to the time and take the preset past 10 minutes on 2 cores
+    # (benchmarks/results/training_modes-8epochs.json); `mlm_pretrain_steps=300` turns it on.
+    "quick": TrainingConfig(),
+    "base": TrainingConfig(
+        text_trainable_layers=6, caption_variants=4, dropout_max_parts=4, epochs=30.0, batch_size=256,
+        learning_rate=3e-4, mlm_weight=0.2, mlm_pretrain_steps=2000, eval_every=500, eval_size=1000,
+        checkpoint_every=1000),
+}
+
+
+@dataclass
+class RunConfig:
+    """A training run's whole configuration: the architecture it builds and how it trains it.
+
+    Saved as ``{"architecture": {...}, "training": {...}}`` (in a model's ``config.json``, its history and
+    its checkpoints).
+    """
+
+    architecture: ModelConfig  # what the weights mean (MusicTextModel builds from it)
+    training: TrainingConfig  # how they are learned
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"architecture": {...}, "training": {...}}``, JSON-ready."""
+        return {"architecture": self.architecture.to_dict(), "training": self.training.to_dict()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> RunConfig:
+        """Rebuild from :meth:`to_dict`'s layout or the flat one of older versions (every field side by side).
+
+        Raises:
+            MusicSearchError: unknown fields (named in the message) or inconsistent values.
+        """
+        architecture, training = read_saved_config(values, source=source)
+        return cls(architecture, TrainingConfig.from_dict(training, source=source)).validate()
+
+    def validate(self) -> RunConfig:
+        """Check both halves; returns self."""
+        self.architecture.validate()
+        self.training.validate()
+        return self
+
+
+def _split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``overrides`` sorted by the config that owns each field; unknown fields raise, naming the valid ones."""
+    architecture_names = {f.name for f in dataclasses.fields(ModelConfig)}
+    training_names = set(training_fields())
+    unknown = sorted(set(overrides) - architecture_names - training_names)
+    if unknown:
+        raise MusicSearchError(
+            f"unknown config field(s) {unknown}; architecture fields: {sorted(architecture_names)}; "
+            f"training fields: {sorted(training_names)}.")
+    return ({k: v for k, v in overrides.items() if k in architecture_names},
+            {k: v for k, v in overrides.items() if k in training_names})
+
+
+def get_config(preset: str | ModelConfig | RunConfig = "quick", **overrides: Any) -> RunConfig:
+    """A copy of a preset (or of a given config) with overrides of any field applied and checked.
+
+    Args:
+        preset: a preset name ("tiny", "quick", "base"), a :class:`RunConfig`, or a
+            :class:`~musicsearch.ModelConfig` (trained with the training preset of the same name, else the
+            defaults).
+        **overrides: architecture or training fields; each goes to the config that owns it.
+
+    Raises:
+        MusicSearchError: unknown preset or field name (the message lists the valid fields), or
+            inconsistent values.
+
+    Example:
+        >>> get_config("tiny", epochs=2.0).training.epochs
+        2.0
+    """
+    if isinstance(preset, RunConfig):
+        architecture, training = preset.architecture, preset.training
+    elif isinstance(preset, ModelConfig):
+        architecture, training = preset, TRAINING_PRESETS.get(preset.preset, TrainingConfig())
+    elif preset in PRESETS:
+        architecture, training = PRESETS[preset], TRAINING_PRESETS[preset]
+    else:
+        raise MusicSearchError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}.")
+    architecture_overrides, training_overrides = _split_overrides(overrides)
+    training_values = {**training.to_dict(), **training_overrides}
+    return RunConfig(get_model_config(architecture, **architecture_overrides),
+                     TrainingConfig.from_dict(training_values, source="overrides")).validate()
