@@ -60,7 +60,7 @@ def first_stage(args: argparse.Namespace):
                                 include_scores=False, progress=False)
     else:
         corpus = ms.load_corpus("music21", progress=False)
-    if args.index or (not args.keyword and not args.model and (default_index_dir() / "manifest.json").is_file()):
+    if args.index or (not args.keyword and not args.model and ms.artifact_exists(default_index_dir(), "index")):
         index = ms.load_index(args.index)
         return index, list(index.records), f"joint-space index {args.index or default_index_dir()}"
     if args.model:

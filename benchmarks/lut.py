@@ -78,7 +78,7 @@ def main() -> None:
         model_rows += ms.study_classifier(task, "transformer", ks=ks, vs=(8, 16), finetune_epochs=2,
                                           threads=arguments.threads, repeats=30)
         directory = arguments.music_model or ms.default_model_dir()
-        if (Path(directory) / "config.json").is_file():
+        if ms.artifact_exists(directory, "model"):
             model = ms.load_model(directory)
             corpus = ms.load_corpus("music21", progress=False)
             train, heldout = corpus.split(**model.heldout_split)

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 import musicsearch as ms
-from musicsearch.artifacts import read_json, write_json
+from musicsearch.artifacts import current_version, read_json, write_json
 from musicsearch.training.loop import peak_memory_mb
 
 
@@ -128,9 +128,10 @@ def main() -> int:
             _, history = ms.train("quick", ms.load_corpus("music21", progress=False), out=out, progress=False)
             results["quick_preset"] = {"wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu,
                                        **history.summary()}
-    elif (default / "config.json").is_file():
-        training = read_json(default / "config.json").get("training", {})
-        results["quick_preset"] = {"wall_s": training.get("wall_time_s"), "source": str(default / "config.json"),
+    elif ms.artifact_exists(default, "model"):
+        saved_config = current_version(default, "model") / "config.json"
+        training = read_json(saved_config).get("training", {})
+        results["quick_preset"] = {"wall_s": training.get("wall_time_s"), "source": str(saved_config),
                                    "peak_memory_mb": training.get("peak_memory_mb"),
                                    "final_eval": training.get("final_eval")}
     peak = peak_memory_mb()

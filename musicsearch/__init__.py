@@ -24,8 +24,10 @@ __version__ = "0.1.0"
 # Module (below musicsearch) -> the public names it defines, bottom layer first, one entry per module.
 _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     # core
-    "errors": ("ABCError", "ArtifactError", "CorpusError", "LLMError", "MusicSearchError", "QueryError"),
+    "errors": ("ABCError", "ArtifactError", "CorpusError", "EvaluationError", "LLMError", "MusicSearchError",
+        "NonFiniteValues", "QueryError", "TrainingDiverged"),
     "paths": ("default_index_dir", "default_model_dir", "home"),
+    "artifacts": ("artifact_exists",),
     # data: ABC text, patches, features, captions, the corpus
     "data.abc": ("ParsedTune", "clean_abc", "parse_header", "parse_tune", "split_tunes"),
     "data.captions": ("CAPTION_TEMPLATES", "Tags", "caption_parts", "describe", "make_captions", "tags_of",
@@ -115,6 +117,7 @@ _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
 _EXPORTS: dict[str, str] = {name: module for module, names in _MODULE_EXPORTS.items() for name in names}
 
 if TYPE_CHECKING:  # editors and type checkers see every public name; at run time they load lazily
+    from .artifacts import artifact_exists
     from .data.abc import ParsedTune, clean_abc, parse_header, parse_tune, split_tunes
     from .data.captions import (
         CAPTION_TEMPLATES,
@@ -142,7 +145,17 @@ if TYPE_CHECKING:  # editors and type checkers see every public name; at run tim
         split_bars,
     )
     from .data.texts import query_caption, training_texts
-    from .errors import ABCError, ArtifactError, CorpusError, LLMError, MusicSearchError, QueryError
+    from .errors import (
+        ABCError,
+        ArtifactError,
+        CorpusError,
+        EvaluationError,
+        LLMError,
+        MusicSearchError,
+        NonFiniteValues,
+        QueryError,
+        TrainingDiverged,
+    )
     from .evaluation.ann import format_ann_results, measure_index, recall_at_k, synthetic_embeddings
     from .evaluation.retrieval import CATEGORY_QUERIES, evaluate_retrieval, format_report
     from .evaluation.zeroshot import (

@@ -10,6 +10,11 @@ Layout::
         models/<name>/           config.json + model.safetensors
         indexes/<name>/          faiss index + records + manifest.json
         cache/                   text-embedding cache, projections, generated captions
+
+Each corpus, model and index folder holds its files in versions: ``CURRENT`` names the current
+``v-<time>-<random>/`` folder, which holds the files listed above (see
+:mod:`musicsearch.artifacts.versions`); a folder written by an older musicsearch, with the files directly
+in it, still reads and is migrated by the next save.
 """
 
 from __future__ import annotations

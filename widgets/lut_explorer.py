@@ -9,7 +9,7 @@ from typing import Any
 import ipywidgets as ipw
 import traitlets
 
-from musicsearch.ui.panels import load_lut_study, lut_variant
+from musicsearch.ui.panels import load_lut_study, lut_variant, lut_variant_html
 from musicsearch.ui.search_view import message_html
 
 from ._common import message_area
@@ -78,12 +78,7 @@ class LUTExplorer(ipw.VBox):
             self.details.value = ""
         else:
             self.status.value = ""
-            self.details.value = (
-                f"<b>{row['variant']}</b> ({self.model_name}): {row.get('metric_name', 'metric')} "
-                f"{row['metric']:.1f} (dense {row['metric_dense']:.1f}, Δ {row['delta']:+.1f}); "
-                f"latency {row['latency_b1_us']:.0f} µs at batch 1 ({row['speedup_b1']:.2f}× dense), "
-                f"{row['latency_b32_us']:.0f} µs at batch 32; {row['bytes'] / 1e6:.2f} MB"
-            )
+            self.details.value = lut_variant_html(row, self.model_name)
         self.plot.value = self._figure_png(row)
         return row
 

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+
+
+def _at_least_one(text: str) -> int:
+    """argparse type of ``--limit``: a whole number of at least 1 (a negative slice would drop files)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}; leave --limit out to read everything")
+    return value
 
 
 def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -11,7 +23,7 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
                         help="'music21' (bundled corpus, default), a folder of score files, a table "
                              "(.jsonl/.json/.csv), or a folder written by 'corpus build --out'")
     parser.add_argument("--collections", help="comma-separated top-level folders to read, e.g. ryansMammoth,bach")
-    parser.add_argument("--limit", type=int, help="read at most this many files")
+    parser.add_argument("--limit", type=_at_least_one, help="read at most this many files (at least 1)")
     parser.add_argument("--no-scores", action="store_true", help="skip MusicXML files")
     parser.add_argument("--kern", action="store_true", help="also read kern (.krn) files (slow)")
     parser.add_argument("--midi", action="store_true", help="also read MIDI files (slow)")
@@ -28,7 +40,11 @@ def _load(arguments: argparse.Namespace):
 
 def _corpus_build(arguments: argparse.Namespace) -> int:
     from ..data.corpus_store import save_corpus
+    from ..errors import CorpusError
 
+    if arguments.out and Path(arguments.out).exists() and not Path(arguments.out).is_dir():
+        raise CorpusError(f"--out {arguments.out} is a file; corpus build writes a folder (records.parquet + "
+                          "report.json): give a folder path.")
     corpus = _load(arguments)
     if arguments.out:
         save_corpus(corpus, arguments.out)
@@ -58,7 +74,11 @@ def _corpus_stats(arguments: argparse.Namespace) -> int:
 
 def _corpus_export(arguments: argparse.Namespace) -> int:
     from ..artifacts import atomic_write_text
+    from ..errors import CorpusError
 
+    if Path(arguments.out).is_dir():  # checked before the corpus loads, which may take a minute
+        raise CorpusError(f"--out {arguments.out} is a folder; export writes one JSONL file: give a file path "
+                          f"such as {Path(arguments.out) / 'records.jsonl'}.")
     corpus = _load(arguments)
     lines = [json.dumps({"id": r.id, "source": r.source, "ref": r.ref, "collection": r.collection, "abc": r.abc,
                          "metadata": r.metadata, "captions": r.captions}, ensure_ascii=False)
@@ -83,5 +103,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stats.set_defaults(handler=_corpus_stats)
     export = actions.add_parser("export", help="write one JSON object per record")
     _add_source_arguments(export)
-    export.add_argument("--out", required=True, help="output .jsonl file")
+    export.add_argument("--out", required=True, help="output .jsonl file (its folder is created if missing)")
     export.set_defaults(handler=_corpus_export)

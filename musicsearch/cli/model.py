@@ -8,6 +8,7 @@ import time
 
 def _model_build(arguments: argparse.Namespace) -> int:
     from .. import paths
+    from ..artifacts import artifact_exists
     from ..data.corpus_io import load_corpus
 
     model_dir = paths.default_model_dir()
@@ -15,7 +16,7 @@ def _model_build(arguments: argparse.Namespace) -> int:
     started = time.perf_counter()
     corpus = load_corpus(arguments.source)
     print(corpus.report.summary())
-    if (model_dir / "model.safetensors").is_file() and not arguments.force:
+    if artifact_exists(model_dir, "model") and not arguments.force:
         from ..models.loading import load_model
 
         model = load_model(model_dir)
@@ -25,7 +26,7 @@ def _model_build(arguments: argparse.Namespace) -> int:
 
         model, _ = train(arguments.preset, corpus, out=model_dir, progress=True)
         print(f"model: trained preset {arguments.preset!r} into {model_dir}")
-    if (index_dir / "manifest.json").is_file() and not arguments.force:
+    if artifact_exists(index_dir, "index") and not arguments.force:
         print(f"index: {index_dir} (exists; --force rebuilds)")
     else:
         from ..search.index import SearchIndex

@@ -86,13 +86,43 @@ def _parse_line(number: int, text: str) -> QueryLine:
 
 
 def read_query_file(path: str | Path) -> list[QueryLine]:
-    """Parse a query file (see :func:`parse_query_lines`); ``-`` reads standard input."""
+    """Parse a query file (see :func:`parse_query_lines`); ``-`` reads standard input.
+
+    Anything that can be read is a query file: a regular file, ``/dev/null``, a named pipe or a shell's
+    ``<(...)``; only a missing path or a folder is refused.
+
+    Raises:
+        QueryError: the path does not exist, is a folder, or cannot be read.
+
+    Example:
+        >>> read_query_file("/dev/null")
+        []
+    """
     if str(path) == "-":
         return parse_query_lines(sys.stdin.buffer.read())
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise QueryError(f"query file {path} does not exist; give a text or JSONL file with one query per line.")
-    return parse_query_lines(path.read_bytes())
+    if path.is_dir():
+        raise QueryError(f"query file {path} is a folder; give a text or JSONL file with one query per line.")
+    try:
+        with open(path, "rb") as stream:  # not read_bytes on a size: pipes and devices have none
+            return parse_query_lines(stream.read())
+    except OSError as error:
+        raise QueryError(f"query file {path} could not be read ({error.strerror or error}).") from error
+
+
+def _output_path(path: Path | None) -> Path | None:
+    """Check ``--output`` before any work: a folder is refused, a missing parent folder is created."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise QueryError(f"--output {path} is a folder; give a file path such as {path / 'hits.jsonl'}.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise QueryError(f"--output {path}: its folder could not be created ({error.strerror or error}).") from error
+    return path
 
 
 def register(subparsers: Any) -> None:
@@ -120,7 +150,8 @@ def register(subparsers: Any) -> None:
                              "content: music embeddings only")
     search.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     search.add_argument("--abc", action="store_true", help="include each hit's ABC in JSON output")
-    search.add_argument("--output", type=Path, default=None, help="write JSONL results here (batch mode)")
+    search.add_argument("--output", type=Path, default=None,
+                        help="write JSONL results to this file (batch mode; its folder is created if missing)")
     search.set_defaults(handler=_search)
 
     classify = subparsers.add_parser("classify", help="sort tunes into labels you name, with no training")
@@ -181,8 +212,12 @@ def _search(args: argparse.Namespace) -> int:
             _print_table(hits)
         return 0
     entries = read_query_file(args.queries)
+    output = _output_path(args.output)
     index = _load_index(args)  # loaded once, after the file is known to be readable
-    stream = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        stream = open(output, "w", encoding="utf-8") if output else sys.stdout
+    except OSError as error:
+        raise QueryError(f"--output {output} could not be written ({error.strerror or error}).") from error
     failures = 0
     try:
         for start in range(0, len(entries), BATCH):

@@ -60,6 +60,7 @@ def _first_stage(args: argparse.Namespace) -> Any:
 def _serp(args: argparse.Namespace) -> int:
     from ..artifacts import atomic_write_text
     from ..llm.page import build_search_page
+    from ..llm.page_html import page_document
 
     first_stage = _first_stage(args)
     backend = None if args.backend == "none" else backend_from_spec(args.backend, args.threads)
@@ -69,8 +70,7 @@ def _serp(args: argparse.Namespace) -> int:
     if args.json:
         print(page.to_json())
     elif args.html:
-        atomic_write_text(args.html, f"<!doctype html><meta charset='utf-8'><title>{args.query}</title>"
-                                     + page._repr_html_())
+        atomic_write_text(args.html, page_document(page))
         print(f"wrote {args.html}")
     else:
         print(format_page(page))

@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import paths
 from ..errors import CorpusError
-from . import sources
+from . import sources, tables
 from .corpus import BuildReport, Corpus, Record, fingerprint_of
 from .corpus_store import CORPUS_FORMAT_VERSION, read_corpus, save_corpus
 from .formats import KERN_SUFFIXES, MIDI_SUFFIXES, MUSICXML_SUFFIXES
@@ -35,13 +35,19 @@ def _source_identity(source: str, options: dict[str, Any]) -> tuple[str, Any]:
         return "music21", {"music21": music21.__version__, **options}
     path = Path(source)
     if path.is_dir():
-        listing = [(p.relative_to(path).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-                   for p in sources.list_score_files(path, _suffixes(options))]
-        return path.resolve().name, {"listing": listing, **options}
+        # Sizes and times come from the scan: a broken link or an unreadable folder is part of the key
+        # (fixing it rebuilds), never an error that stops every command reading the folder.
+        scan = sources.scan_score_folder(path, _suffixes(options))
+        return path.resolve().name, {"listing": scan.listing, "skipped": scan.skipped, **options}
     if path.is_file():
-        return path.stem, {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), **options}
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as error:
+            raise CorpusError(f"{path}: the table could not be read ({error.strerror or error}); check its "
+                              "permissions.") from error
+        return path.stem, {"sha256": digest, **options}
     raise CorpusError(f"corpus source {source!r} is neither 'music21', a folder, nor a table file "
-                      f"({', '.join(sources.TABLE_SUFFIXES)}); check the path.")
+                      f"({', '.join(tables.TABLE_SUFFIXES)}); check the path.")
 
 
 def _suffixes(options: dict[str, Any]) -> tuple[str, ...]:
@@ -64,30 +70,39 @@ def build_corpus(source: str | os.PathLike = "music21", *, collections: Sequence
     Args:
         source: ``"music21"`` (the bundled corpus), a folder of score files, or a table file.
         collections: only these top-level folders (e.g. ``["ryansMammoth", "bach"]``).
-        limit: read at most this many files (for quick experiments; None reads all).
+        limit: read at most this many files (for quick experiments; None reads all; at least 1).
         include_scores: also read MusicXML files (Bach chorales and others).
         include_kern: also read ``.krn`` files through music21 (slow).
         include_midi: also read MIDI files through music21 (slow).
         fields: table column names, e.g. ``{"abc": "notation", "text": "description"}``.
         progress: show a progress bar.
+
+    Every file, link, subfolder, table row and tune is either kept or skipped with a reason in
+    ``corpus.report.skipped`` (``seen == kept + skipped``); one bad item never stops the build.
+
+    Raises:
+        CorpusError: the source as a whole cannot be read (missing, a folder that cannot be listed or holds
+            no score files, a table that is empty or not a list of rows), or ``limit`` is below 1.
     """
     source = str(source)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise CorpusError(f"limit must be a whole number of at least 1 (or None to read everything), got {limit!r}.")
     options = {"include_scores": include_scores, "include_kern": include_kern, "include_midi": include_midi}
     if source == "music21" or Path(source).is_dir():
         root = sources.music21_root() if source == "music21" else Path(source)
-        files = sources.list_score_files(root, _suffixes(options), collections)
-        files = files[:limit] if limit else files
-        if not files:
+        scan = sources.scan_score_folder(root, _suffixes(options), collections)
+        files = scan.files[:limit] if limit else scan.files
+        if not files and not scan.skipped:
             raise CorpusError(f"{root}: no score files ({', '.join(_suffixes(options))}) found"
                               + (f" in collections {list(collections)}" if collections else "") + ".")
-        collection = None if source == "music21" else None
-        raw, skipped = sources.read_files(files, root, collection, progress=progress)
-    elif Path(source).is_file() and Path(source).suffix.lower() in sources.TABLE_SUFFIXES:
-        raw, skipped = sources.read_table(Path(source), fields)
+        raw, skipped = sources.read_files(files, root, progress=progress)
+        skipped = scan.skipped + skipped
+    elif Path(source).is_file() and Path(source).suffix.lower() in tables.TABLE_SUFFIXES:
+        raw, skipped = tables.read_table(Path(source), fields)
         raw = raw[:limit] if limit else raw
     else:
         _source_identity(source, options)  # raises the clear error
-        raise CorpusError(f"{source}: not a table file; use a folder or one of {sources.TABLE_SUFFIXES}.")
+        raise CorpusError(f"{source}: not a table file; use a folder or one of {tables.TABLE_SUFFIXES}.")
     records, seen_ids = [], set()
     for item in raw:
         if item["id"] in seen_ids:
@@ -103,7 +118,7 @@ def build_corpus(source: str | os.PathLike = "music21", *, collections: Sequence
 def _code_version() -> str:
     # Records depend on the code that reads, cleans and captions them: a change there rebuilds caches.
     package = Path(__file__).parent
-    names = ("abc.py", "captions.py", "formats.py", "corpus.py", "corpus_io.py", "corpus_store.py", "features.py", "sources.py",
+    names = ("abc.py", "captions.py", "formats.py", "corpus.py", "corpus_io.py", "corpus_store.py", "features.py", "sources.py", "tables.py",
              "vocab.py")
     return hashlib.sha256(b"".join((package / name).read_bytes() for name in names)).hexdigest()[:16]
 
@@ -120,24 +135,27 @@ def load_corpus(source: str | os.PathLike = "music21", *, collections: Sequence[
                 progress: bool = True) -> Corpus:
     """Load a corpus, building and caching it on first use (same arguments as :func:`build_corpus`).
 
-    A folder written by ``musicsearch corpus build --out DIR`` (it holds ``records.parquet``) loads directly.
+    A folder written by ``musicsearch corpus build --out DIR`` (a corpus artifact) loads directly.
 
     Example:
         >>> corpus = load_corpus()  # doctest: +SKIP
         >>> len(corpus)  # doctest: +SKIP
         13626
     """
+    from .. import artifacts
+    from ..errors import ArtifactError
+
     source = str(source)
-    if Path(source).is_dir() and (Path(source) / "records.parquet").is_file():
+    if artifacts.artifact_exists(source, artifacts.CORPUS):
         return read_corpus(source)
     options = {"include_scores": include_scores, "include_kern": include_kern, "include_midi": include_midi,
                "collections": sorted(collections) if collections else None, "limit": limit, "fields": fields}
     folder = _cache_folder(source, options) if cache else None
-    if folder is not None and (folder / "records.parquet").is_file():
+    if folder is not None:
         try:
             return read_corpus(folder)
-        except CorpusError:
-            pass  # a damaged cache is rebuilt below
+        except (ArtifactError, CorpusError):
+            pass  # no cache yet, or a damaged one: (re)built and published below
     corpus = build_corpus(source, collections=collections, limit=limit, include_scores=include_scores,
                           include_kern=include_kern, include_midi=include_midi, fields=fields, progress=progress)
     corpus.fingerprint = folder.name if folder is not None else corpus.fingerprint

@@ -8,8 +8,10 @@ ABC files are read as UTF-8 text.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -29,19 +31,73 @@ _XML2ABC_OPTIONS = dict(u=False, m=0, c=0, d=0, n=0, b=0, o="", v=0, x=False, p=
                         v1=False, ped=True, stm=False, i=False)
 
 
+def unreadable_file_error(path: Path, error: OSError) -> CorpusError:
+    """The error for a file the system will not give us, naming the file and what to do."""
+    if isinstance(error, FileNotFoundError):
+        what = "a broken link (its target is missing)" if path.is_symlink() else "does not exist"
+    elif isinstance(error, PermissionError):
+        what = "could not be read (permission denied); fix its permissions or move it out of the corpus"
+    elif isinstance(error, IsADirectoryError):
+        what = "is a folder, not a score file"
+    elif error.errno == errno.ELOOP:
+        what = "a symbolic link loop (the link leads back to itself); remove or fix the link"
+    else:
+        what = f"could not be read ({error.strerror or error}); check the file"
+    return CorpusError(f"{path}: {what}.")
+
+
+def file_size(path: str | os.PathLike) -> int:
+    """The size of a score file in bytes, refusing empty files and files over :data:`MAX_FILE_BYTES`.
+
+    Raises:
+        CorpusError: missing, a broken or looping link, not a regular file, unreadable, empty or too large.
+
+    Example:
+        >>> file_size("tune.abc")  # doctest: +SKIP
+        412
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+    except OSError as error:
+        raise unreadable_file_error(path, error) from error
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO or a device would block or never end: only regular files are read.
+        raise CorpusError(f"{path}: not a regular file (a folder, pipe or device); only score files are read.")
+    if info.st_size == 0:
+        raise CorpusError(f"{path}: the file is empty.")
+    if info.st_size > MAX_FILE_BYTES:
+        raise CorpusError(f"{path}: {info.st_size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit per file; split "
+                          "the file, or raise musicsearch.data.formats.MAX_FILE_BYTES to read it.")
+    return info.st_size
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of a score file, after the checks of :func:`file_size`.
+
+    Raises:
+        CorpusError: see :func:`file_size`, or the file cannot be read.
+    """
+    path = Path(path)
+    file_size(path)
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise unreadable_file_error(path, error) from error
+
+
 def read_text(path: str | os.PathLike) -> str:
     """Read a text score file as UTF-8, with errors that name the file and what to do.
 
     Raises:
-        CorpusError: empty, binary, not UTF-8, or larger than :data:`MAX_FILE_BYTES`.
+        CorpusError: missing, unreadable, empty, binary, not UTF-8, or larger than :data:`MAX_FILE_BYTES`.
+
+    Example:
+        >>> read_text("tune.abc").startswith("X:")  # doctest: +SKIP
+        True
     """
     path = Path(path)
-    size = path.stat().st_size
-    if size == 0:
-        raise CorpusError(f"{path}: the file is empty.")
-    if size > MAX_FILE_BYTES:
-        raise CorpusError(f"{path}: {size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit; split the file.")
-    data = path.read_bytes()
+    data = read_bytes(path)
     if b"\x00" in data[:4096]:
         raise CorpusError(f"{path}: binary data, not a text score file; remove it or fix its extension.")
     try:
@@ -121,11 +177,7 @@ def to_abc(path: str | os.PathLike) -> str:
         raise CorpusError(f"{path}: unsupported file type {suffix!r}; use one of {', '.join(SCORE_SUFFIXES)}.")
     if suffix in ABC_SUFFIXES:
         return read_text(path)
-    size = path.stat().st_size
-    if size == 0:
-        raise CorpusError(f"{path}: the file is empty.")
-    if size > MAX_FILE_BYTES:
-        raise CorpusError(f"{path}: {size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit.")
     if suffix in MUSICXML_SUFFIXES:
-        return musicxml_to_abc(path.read_bytes(), name=str(path))
+        return musicxml_to_abc(read_bytes(path), name=str(path))
+    file_size(path)
     return _music21_to_abc(path)

@@ -4,16 +4,17 @@ Each kept header line is one patch and the body is split on bar lines, the bar l
 bar it closes. Characters map ASCII 32–126 → 1–95; 0 pads, 96 masks (for the masked music model), 97
 ends a patch shorter than 64 characters. Unlike CLaMP's reference code, a trailing bar with no closing
 bar line is kept, not dropped. A bar longer than 64 characters is cut at 64 (CLaMP does the same); a
-tune with more patches than ``max_patches`` keeps its first ``max_patches``. :func:`patchify` patches a
-batch of tunes (ABC strings or Records) and :func:`collate_patches` pads them into the tensors an encoder
-takes.
+tune with more patches than ``max_patches`` keeps its first ``max_patches``, and the split stops there, so
+a huge tune costs no more than a short one. :func:`patchify` patches a batch of tunes (ABC strings or
+Records) and :func:`collate_patches` pads them into the tensors an encoder takes.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -53,45 +54,55 @@ def split_bars(body: str) -> list[str]:
         >>> split_bars("|:abc|def:|ga")
         ['|:abc|', 'def:|', 'ga']
     """
-    pieces = [piece for piece in _BAR_SPLIT.split(body) if piece]
-    bars: list[str] = []
+    return list(_bars(body))
+
+
+def _bars(body: str) -> Iterator[str]:
+    """The bars of :func:`split_bars`, one at a time, so a caller that needs only the first few stops early."""
     current = ""
     has_music = False
-    for piece in pieces:
-        if piece in BAR_LINES:
-            # A bar line with no music before it (at the start, or right after another bar line as in
-            # ":||:") opens the next bar instead of closing an empty one.
-            current += piece
-            if has_music:
-                bars.append(current)
-                current, has_music = "", False
-        else:
-            current += piece
-            has_music = has_music or bool(piece.strip())
+    finished: str | None = None  # the last closed bar, held back: a final bare repeat sign joins it
+    position = 0
+    for match in _BAR_SPLIT.finditer(body):
+        text = body[position : match.start()]
+        position = match.end()
+        if text:
+            current += text
+            has_music = has_music or bool(text.strip())
+        # A bar line with no music before it (at the start, or right after another bar line as in
+        # ":||:") opens the next bar instead of closing an empty one.
+        current += match.group(0)
+        if has_music:
+            if finished is not None:
+                yield finished
+            finished, current, has_music = current, "", False
+    text = body[position:]
+    current += text
+    has_music = has_music or bool(text.strip())
     if has_music:
-        bars.append(current)
-    elif current and bars:
-        bars[-1] += current  # a final repeat sign with nothing after it belongs to the last bar
-    return bars
+        if finished is not None:
+            yield finished
+        yield current
+    elif finished is not None:
+        yield finished + current  # a final repeat sign with nothing after it belongs to the last bar
 
 
-def _segments(abc: str) -> list[str]:
-    segments: list[str] = []
-    body = ""
+def _segments(abc: str) -> Iterator[str]:
+    """Header lines and bars of a tune, in order, produced lazily."""
+    body: list[str] = []
     for line in abc.split("\n"):
         if not line.strip():
             continue
         if _HEADER_LINE.match(line):
             if body:
-                segments.extend(split_bars(body))
-                body = ""
-            segments.append(line)
+                yield from _bars("".join(body))
+                body = []
+            yield line
         else:
             # A trailing backslash only continues the line in print; it carries no music.
-            body += line.strip().removesuffix("\\")
+            body.append(line.strip().removesuffix("\\"))
     if body:
-        segments.extend(split_bars(body))
-    return segments
+        yield from _bars("".join(body))
 
 
 def abc_to_patches(abc: str, max_patches: int | None = None) -> np.ndarray:
@@ -115,9 +126,8 @@ def abc_to_patches(abc: str, max_patches: int | None = None) -> np.ndarray:
         raise ABCError(f"ABC text must be a string, got {type(abc).__name__}.")
     if max_patches is not None and max_patches < 1:
         raise ABCError(f"max_patches must be at least 1, got {max_patches}.")
-    segments = _segments(_to_ascii(abc))
-    if max_patches is not None:
-        segments = segments[:max_patches]
+    # islice stops the lazy split at max_patches: a huge one-line tune costs no more than a short one.
+    segments = list(itertools.islice(_segments(_to_ascii(abc)), max_patches))
     if not segments:
         raise ABCError("the ABC text is empty: there is nothing to turn into patches.")
     patches = np.zeros((len(segments), PATCH_LENGTH), dtype=np.uint8)

@@ -1,33 +1,30 @@
-"""Reading corpus sources into records: music21's bundled corpus, a folder of score files, or a table.
+"""Reading corpus sources into records: music21's bundled corpus or a folder of score files (tables of
+tunes are read by :mod:`musicsearch.data.tables`).
 
-Each source is a list of *items* (files or table rows). Reading one item yields records and skip
-reasons; one bad item never stops a build. Work is spread over processes when there are many items.
+Each source is a list of *items* (files, table rows, tunes of a multi-tune file). Reading one item yields
+records or a skip reason; one bad item never stops a build. Broken or looping links and folders that
+cannot be listed are items too: they are reported, never silently left out. Work is spread over
+processes when there are many files.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
+import stat
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import MusicSearchError
+from ..errors import CorpusError, MusicSearchError
 from . import abc as abc_notation
 from . import captions
 from . import formats as convert
 
-TABLE_SUFFIXES = (".jsonl", ".json", ".csv")
-# Column names recognised in tables, in order of preference; the rest become metadata.
-FIELD_ALIASES = {
-    "abc": ("abc", "music", "abc_text", "notation"),
-    "path": ("path", "file", "filename", "score"),
-    "text": ("text", "caption", "captions", "description"),
-    "id": ("id", "tune_id"),
-}
+# Longer tunes are skipped before any work is spent on them. The longest tune of music21's corpus (a
+# Beethoven quartet converted from MusicXML) has about 125,000 characters.
+MAX_TUNE_CHARS = 1_000_000
 
 
 def music21_root() -> Path:
@@ -37,21 +34,93 @@ def music21_root() -> Path:
     return Path(common.getCorpusFilePath())
 
 
-def list_score_files(root: Path, suffixes: Iterable[str], collections: Iterable[str] | None = None) -> list[Path]:
-    """Score files under ``root`` with one of ``suffixes``, sorted, optionally only some top-level folders."""
+@dataclass
+class FolderScan:
+    """The score files under a folder, their sizes and times, and what could not be listed or read."""
+
+    files: list[Path] = field(default_factory=list)
+    listing: list[tuple[str, int, int]] = field(default_factory=list)  # (relative path, size, mtime_ns) per file
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative path, reason)
+
+
+def scan_score_folder(root: Path, suffixes: Iterable[str], collections: Iterable[str] | None = None) -> FolderScan:
+    """Score files under ``root`` with one of ``suffixes``, sorted, optionally only some top-level folders.
+
+    Links to folders are followed once (a link back to a folder already read is reported as a loop);
+    broken and looping links, files that are not regular files and subfolders that cannot be listed are
+    reported in ``skipped`` with a reason.
+
+    Raises:
+        CorpusError: ``root`` itself cannot be listed.
+
+    Example:
+        >>> scan = scan_score_folder(music21_root(), (".abc",), ["ryansMammoth"])  # doctest: +SKIP
+        >>> len(scan.files), scan.skipped  # doctest: +SKIP
+        (1174, [])
+    """
+    root = Path(root)
     wanted = set(collections) if collections else None
-    suffixes = tuple(suffixes)
-    found = []
-    for folder, folder_names, file_names in os.walk(root):
-        folder_names.sort()
-        for name in sorted(file_names):
-            path = Path(folder) / name
-            relative = path.relative_to(root)
-            if wanted is not None and relative.parts[0] not in wanted:
+    suffixes = tuple(suffix.lower() for suffix in suffixes)
+    scan = FolderScan()
+    visited = {os.path.realpath(root)}
+    failures: list[OSError] = []
+    for folder, folder_names, file_names in os.walk(root, onerror=failures.append, followlinks=True):
+        _report_failures(failures, root, scan)
+        here = Path(folder)
+        kept_folders = []
+        for name in sorted(folder_names):
+            if here == root and wanted is not None and name not in wanted:
                 continue
-            if name.lower().endswith(suffixes) and not name.startswith("."):
-                found.append(path)
-    return found
+            real = os.path.realpath(here / name)
+            if real in visited:
+                scan.skipped.append((_relative(here / name, root) + "/", "a link to a folder already read (a "
+                                     "loop or a second link to it); read once"))
+                continue
+            visited.add(real)
+            kept_folders.append(name)
+        folder_names[:] = kept_folders
+        for name in sorted(file_names):
+            if name.startswith(".") or (here == root and wanted is not None and name not in wanted):
+                continue
+            _scan_file(here / name, root, suffixes, scan)
+    _report_failures(failures, root, scan)
+    return scan
+
+
+def _relative(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _report_failures(failures: list[OSError], root: Path, scan: FolderScan) -> None:
+    for error in failures:
+        folder = Path(error.filename) if error.filename else root
+        if folder == root:
+            raise CorpusError(f"{root}: the folder could not be listed ({error.strerror or error}); check its "
+                              "permissions.")
+        reason = ("permission denied, so the folder was left out; fix its permissions to read it"
+                  if isinstance(error, PermissionError) else
+                  f"the folder could not be listed ({error.strerror or error}) and was left out")
+        scan.skipped.append((_relative(folder, root) + "/", reason))
+    failures.clear()
+
+
+def _scan_file(path: Path, root: Path, suffixes: tuple[str, ...], scan: FolderScan) -> None:
+    relative = _relative(path, root)
+    is_link = path.is_symlink()
+    if not path.name.lower().endswith(suffixes) and not (is_link and not path.suffix):
+        return  # not a score file; a link with no suffix may have been meant as a folder, so it is checked
+    try:
+        info = path.stat()
+    except OSError as error:
+        scan.skipped.append((relative, str(convert.unreadable_file_error(path, error)).replace(str(path), relative, 1)))
+        return
+    if not path.name.lower().endswith(suffixes):
+        return  # a working link to a file that is not a score
+    if not stat.S_ISREG(info.st_mode):
+        scan.skipped.append((relative, f"{relative}: not a regular file (a pipe or device); only score files are read."))
+        return
+    scan.files.append(path)
+    scan.listing.append((relative, info.st_size, info.st_mtime_ns))
 
 
 def _record(ref, abc_text, metadata, source, collection, record_id, extra_texts=()) -> dict[str, Any]:
@@ -62,22 +131,48 @@ def _record(ref, abc_text, metadata, source, collection, record_id, extra_texts=
 
 def records_from_text(text: str, source: str, collection: str, id_prefix: str | None = None,
                       extra_metadata: dict[str, str] | None = None, extra_texts: Iterable[str] = ()):
-    """Records and skips from the ABC text of one file or row (split on ``X:``)."""
+    """Records and skips from the ABC text of one file or row (split on ``X:``).
+
+    A tune's id is ``<source>#<X number>``. A file that reuses an ``X:`` number (common in real
+    collections) keeps every tune: the second tune numbered 1 is ``<source>#1-2``, the third ``#1-3``, so
+    ids stay stable for files without reuse. Tunes over :data:`MAX_TUNE_CHARS` characters and text that is
+    not music (:func:`musicsearch.data.abc.require_music`) are skipped with the reason.
+
+    Example:
+        >>> records, skipped = records_from_text("X:1\\nK:D\\ndfa|\\nX:1\\nK:G\\nGAB|", "a.abc", "demo")
+        >>> [record["id"] for record in records]
+        ['a.abc#1', 'a.abc#1-2']
+    """
     records, skipped = [], []
     tunes = abc_notation.split_tunes(text)
     if not tunes:
         return records, [(source, "no ABC tune in the text")]
     prefix = id_prefix or source
+    assigned: set[str] = set()
     for ref, tune in tunes:
-        item = f"{source}#{ref}" if ref else source
+        # "X:" with no number still gets a "#" in a multi-tune file, so "-n" never reads as part of a name.
+        numbered = len(tunes) > 1 or bool(ref)
+        base = f"{prefix}#{ref or ''}" if len(tunes) > 1 or (ref and id_prefix is None) else prefix
+        record_id, repeat = base, 1
+        while record_id in assigned:  # the n-th tune with this X: number gets "-n"
+            repeat += 1
+            record_id = f"{base}-{repeat}"
+        assigned.add(record_id)
+        item = f"{source}#{ref or ''}" if numbered else source
+        item = item if repeat == 1 else f"{item}-{repeat}"
+        if len(tune) > MAX_TUNE_CHARS:
+            skipped.append((item, f"{item}: {len(tune):,} characters is over the {MAX_TUNE_CHARS:,}-character limit "
+                                  "per tune; raise musicsearch.data.sources.MAX_TUNE_CHARS to read it"))
+            continue
         try:
             parsed = abc_notation.parse_tune(tune, ref=ref)
+            abc_notation.require_music(tune)
+            metadata = {**parsed.metadata, **(extra_metadata or {})}
+            records.append(_record(ref, parsed.abc, metadata, source, collection, record_id, tuple(extra_texts)))
         except MusicSearchError as error:
-            skipped.append((item, str(error)))
-            continue
-        metadata = {**parsed.metadata, **(extra_metadata or {})}
-        record_id = f"{prefix}#{ref}" if ref and len(tunes) > 1 or (ref and id_prefix is None) else prefix
-        records.append(_record(ref, parsed.abc, metadata, source, collection, record_id, tuple(extra_texts)))
+            skipped.append((item, f"{item}: {error}"))
+        except Exception as error:  # an unexpected failure on one tune must not abort the whole build
+            skipped.append((item, f"{item}: could not be read ({type(error).__name__}: {error})"))
     return records, skipped
 
 
@@ -127,77 +222,4 @@ def read_files(paths: list[Path], root: Path, collection: str | None = None, *, 
             skipped += bad
             bar.update(len(arguments[0]))
     bar.close()
-    return records, skipped
-
-
-def _read_rows(path: Path) -> list[dict[str, Any]]:
-    from ..errors import CorpusError
-
-    suffix = path.suffix.lower()
-    text = convert.read_text(path)
-    if suffix == ".csv":
-        return list(csv.DictReader(io.StringIO(text, newline="")))
-    if suffix == ".json":
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise CorpusError(f"{path}: not valid JSON ({error}); a JSON table is a list of objects.") from error
-        if not isinstance(rows, list):
-            raise CorpusError(f"{path}: a JSON table must be a list of objects, got {type(rows).__name__}.")
-        return rows
-    rows = []
-    # "\n" only: splitlines would also break on U+2028 or U+0085, which JSON strings may hold raw.
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as error:
-            rows.append({"__error__": f"line {number}: not valid JSON ({error.msg})"})
-    return rows
-
-
-def _pick(row: dict[str, Any], role: str, fields: dict[str, str]) -> str | None:
-    if role in fields:
-        return fields[role]
-    return next((alias for alias in FIELD_ALIASES[role] if alias in row), None)
-
-
-def read_table(path: Path, fields: dict[str, str] | None = None):
-    """Records and skips of a table file (JSONL, JSON list, CSV) whose rows hold ABC text or a score path.
-
-    Columns are detected by name (:data:`FIELD_ALIASES`) or given explicitly, e.g.
-    ``fields={"abc": "notation", "text": "description"}``; every other column becomes metadata.
-    """
-    fields = fields or {}
-    records, skipped = [], []
-    for number, row in enumerate(_read_rows(path), start=1):
-        item = f"{path.name}:row {number}"
-        if not isinstance(row, dict) or "__error__" in row:
-            skipped.append((item, row.get("__error__", "row is not an object") if isinstance(row, dict) else "row is not an object"))
-            continue
-        abc_key, path_key, text_key, id_key = (_pick(row, role, fields) for role in ("abc", "path", "text", "id"))
-        texts = row.get(text_key) if text_key else None
-        texts = [texts] if isinstance(texts, str) else [str(t) for t in texts or []]
-        used = {abc_key, path_key, text_key, id_key}
-        metadata = {str(k): str(v) for k, v in row.items() if k not in used and v not in (None, "")}
-        record_id = str(row[id_key]) if id_key and row.get(id_key) not in (None, "") else f"{path.stem}:{number}"
-        abc_text = row.get(abc_key) if abc_key else None
-        if not abc_text and path_key and row.get(path_key):
-            score = Path(row[path_key])
-            score = score if score.is_absolute() else path.parent / score
-            try:
-                abc_text = convert.to_abc(score)
-            except MusicSearchError as error:
-                skipped.append((item, str(error)))
-                continue
-        if not isinstance(abc_text, str) or not abc_text.strip():
-            skipped.append((item, "no music: the row has no ABC text and no score path "
-                                  f"(columns {sorted(row)}; name them with fields={{'abc': ...}})"))
-            continue
-        collection = str(row.get("collection") or path.stem)
-        found, bad = records_from_text(abc_text, item, collection, id_prefix=record_id,
-                                       extra_metadata=metadata, extra_texts=texts)
-        records += found
-        skipped += bad
     return records, skipped

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..search import ann
+from .checks import check_metric, require_finite
 
 
 def synthetic_embeddings(count: int, dim: int = 256, *, clusters: int | None = None, intrinsic: int = 32,
@@ -82,8 +83,13 @@ def measure_index(vectors: np.ndarray, queries: np.ndarray, kind: str, *, k: int
 
     Returns:
         ``{"kind", "build_s", "p50_ms", "p99_ms", "recall", "bytes_per_vector", "params"}``.
+
+    Raises:
+        NonFiniteValues: a vector or query holds NaN or infinity (faiss would return no neighbours).
     """
     params = params or ann.ANNParams()
+    require_finite(vectors, "the indexed vectors")
+    require_finite(queries, "the query vectors")
     start = time.perf_counter()
     index = built if built is not None else ann.build_faiss(vectors, kind, params)
     build_s = time.perf_counter() - start
@@ -93,7 +99,7 @@ def measure_index(vectors: np.ndarray, queries: np.ndarray, kind: str, *, k: int
     times = latency_ms(index, queries, k)
     return {"kind": kind, "count": int(index.ntotal), "build_s": round(build_s, 3),
             "p50_ms": round(float(np.percentile(times, 50)), 4), "p99_ms": round(float(np.percentile(times, 99)), 4),
-            "recall": round(recall_at_k(ids, exact_ids, k), 4),
+            "recall": check_metric("recall", round(recall_at_k(ids, exact_ids, k), 4), where=f"{kind} index"),
             "bytes_per_vector": round(ann.bytes_per_vector(index), 1), "params": params.to_dict()}
 
 
@@ -112,7 +118,8 @@ def sweep(index: Any, kind: str, queries: np.ndarray, exact_ids: np.ndarray, val
         ann.set_search_params(index, kind, params)
         _, ids = ann.search_faiss(index, queries, k)
         times = latency_ms(index, queries, k)
-        rows.append({"kind": kind, "value": int(value), "recall": round(recall_at_k(ids, exact_ids, k), 4),
+        recall = check_metric("recall", round(recall_at_k(ids, exact_ids, k), 4), where=f"{kind} at {value}")
+        rows.append({"kind": kind, "value": int(value), "recall": recall,
                      "p50_ms": round(float(np.percentile(times, 50)), 4),
                      "p99_ms": round(float(np.percentile(times, 99)), 4)})
     return rows

@@ -1,5 +1,7 @@
 """Ranking metrics (MRR, HitRate@k, nDCG@k), and their expected values under a random ranking.
 
+Non-finite scores are refused and every metric is range-checked (:mod:`.checks`).
+
 Everything works on a score matrix ``(queries, documents)`` so the model, BM25
 (:meth:`~musicsearch.search.keywords.KeywordIndex.bm25_matrix`) and random scores are measured by the
 same code.
@@ -16,28 +18,51 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .checks import check_metric, check_metrics, require_finite
+
 
 def own_item_ranks(scores: np.ndarray) -> np.ndarray:
-    """1-based rank of document ``i`` for query ``i`` (ties count against the query: pessimistic-free mean).
+    """1-based rank of document ``i`` for query ``i`` among all documents of row ``i``.
 
     Ties are broken by averaging the best and worst possible rank, so a constant scorer gets the
-    random-ranking expectation instead of a perfect score.
+    random-ranking expectation instead of a perfect score. The own document is left out of the tie count
+    by position, not by comparing its score with itself (which NaN fails), and non-finite scores are
+    refused: every rank lies in ``[1, documents]``.
+
+    Raises:
+        NonFiniteValues: a score is NaN or infinite.
     """
-    scores = np.asarray(scores, dtype=np.float64)
+    scores = require_finite(np.asarray(scores, dtype=np.float64), "similarity scores")
     own = np.diag(scores)[:, None]
-    better = (scores > own).sum(1)
-    tied = (scores == own).sum(1) - 1
+    others = ~np.eye(*scores.shape, dtype=bool)
+    better = ((scores > own) & others).sum(1)
+    tied = ((scores == own) & others).sum(1)
     return 1.0 + better + tied / 2.0
 
 
-def own_item_metrics(scores: np.ndarray, ks: Sequence[int] = (1, 10, 100)) -> dict[str, float]:
-    """MRR, HitRate@k and median rank when query ``i``'s only relevant document is document ``i``."""
-    ranks = own_item_ranks(scores)
+def metrics_from_ranks(ranks: np.ndarray, ks: Sequence[int] = (1, 10, 100), *,
+                       where: str = "retrieval") -> dict[str, float]:
+    """MRR, HitRate@k and median rank of 1-based ranks, each checked to lie in its range.
+
+    Example:
+        >>> metrics_from_ranks(np.array([1.0, 2.0]), ks=(1,))
+        {'mrr': 0.75, 'hit@1': 0.5, 'median_rank': 1.5}
+    """
+    ranks = np.asarray(ranks, dtype=np.float64)
     metrics = {"mrr": float(np.mean(1.0 / ranks))}
     for k in ks:
         metrics[f"hit@{k}"] = float(np.mean(ranks <= k))
     metrics["median_rank"] = float(np.median(ranks))
-    return metrics
+    return dict(check_metrics(metrics, where=where))
+
+
+def own_item_metrics(scores: np.ndarray, ks: Sequence[int] = (1, 10, 100)) -> dict[str, float]:
+    """MRR, HitRate@k and median rank when query ``i``'s only relevant document is document ``i``.
+
+    Raises:
+        NonFiniteValues: a score is NaN or infinite.
+    """
+    return metrics_from_ranks(own_item_ranks(scores), ks)
 
 
 def random_metrics(n: int, ks: Sequence[int] = (1, 10, 100)) -> dict[str, float]:
@@ -47,7 +72,7 @@ def random_metrics(n: int, ks: Sequence[int] = (1, 10, 100)) -> dict[str, float]
     for k in ks:
         metrics[f"hit@{k}"] = min(k, n) / n
     metrics["median_rank"] = (n + 1) / 2
-    return metrics
+    return dict(check_metrics(metrics, where=f"random ranking of {n} documents"))
 
 
 def ndcg_at_k(scores: np.ndarray, relevant: np.ndarray, k: int = 10) -> float:
@@ -63,13 +88,14 @@ def ndcg_at_k(scores: np.ndarray, relevant: np.ndarray, k: int = 10) -> float:
         0.6131471927654584
     """
     relevant = np.asarray(relevant, dtype=bool)
+    scores = require_finite(np.asarray(scores, dtype=np.float64), "document scores")
     ideal_hits = min(int(relevant.sum()), k)
     if ideal_hits == 0:
         return 0.0
-    top = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:k]
+    top = np.argsort(-scores, kind="stable")[:k]
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     dcg = float((relevant[top] * discounts[: len(top)]).sum())
-    return dcg / float(discounts[:ideal_hits].sum())
+    return check_metric(f"ndcg@{k}", dcg / float(discounts[:ideal_hits].sum()))
 
 
 def random_ndcg(relevant_count: int, total: int, k: int = 10) -> float:
@@ -78,5 +104,6 @@ def random_ndcg(relevant_count: int, total: int, k: int = 10) -> float:
         return 0.0
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = float(discounts[: min(relevant_count, k)].sum())
-    return float(discounts[: min(k, total)].sum()) * relevant_count / total / ideal
+    expected = float(discounts[: min(k, total)].sum()) * relevant_count / total / ideal
+    return check_metric(f"ndcg@{k}", expected, where=f"random ranking of {total} documents")
 

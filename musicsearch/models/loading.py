@@ -24,12 +24,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import CONFIG_NAME, read_json
+from ..artifacts import CONFIG_NAME, MODEL, artifact_exists, read_artifact, read_json
 from ..errors import ArtifactError
 from ..lut.storage import LUT_MODEL_KIND
 from .clamp import CLAMP_KIND, ClampModel
 from .lut_model import load_lut_model
-from .model import MusicTextModel
+from .model import MISSING_MODEL_HINT, MusicTextModel
 
 
 def _saved_payload(directory: Path) -> dict[str, Any]:
@@ -46,9 +46,11 @@ def load_model(directory: str | os.PathLike | None = None) -> MusicTextModel:
     Models converted to lookup tables (``musicsearch lut convert``) and official CLaMP checkpoints converted
     by :func:`musicsearch.load_clamp_checkpoint` load through the same call. Every one of them has the
     :class:`~musicsearch.MusicTextModel` interface (``encode_text``, ``encode_music``, ``fingerprint``).
+    The folder's current version is read as a whole, so a model saved meanwhile is never half-read.
 
     Raises:
-        ArtifactError: no model there (run ``make model`` or ``musicsearch train``), or an unreadable one.
+        ArtifactError: no model there (run ``make model`` or ``musicsearch train``), a folder holding another
+            kind of artifact, or an unreadable model (the message names the file and field).
 
     Example:
         >>> model = load_model()  # doctest: +SKIP
@@ -59,16 +61,19 @@ def load_model(directory: str | os.PathLike | None = None) -> MusicTextModel:
 
     if directory is None:
         directory = default_model_dir()
-        if not (Path(directory) / CONFIG_NAME).is_file():
+        if not artifact_exists(directory, MODEL):
             raise ArtifactError(
                 f"no trained model in {directory}; run `make model` (or `musicsearch train --preset quick "
                 f"--out {directory}`) to train the default model first.")
-    directory = Path(directory)
-    payload = _saved_payload(directory)
+    return read_artifact(Path(directory), MODEL, _load_version, missing=MISSING_MODEL_HINT)
+
+
+def _load_version(version: Path) -> MusicTextModel:
+    payload = _saved_payload(version)
     kind = payload.get("kind")
     if payload.get("lut_layers") and kind != LUT_MODEL_KIND:
         # A music model converted by `musicsearch lut convert`: same API, linear layers are lookup tables.
-        return load_lut_model(directory)
+        return load_lut_model(version)
     if kind == CLAMP_KIND:
-        return ClampModel.from_pretrained(directory)
-    return MusicTextModel.from_pretrained(directory)
+        return ClampModel.from_pretrained(version)
+    return MusicTextModel.from_pretrained(version)

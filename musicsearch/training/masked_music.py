@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.patches import MASK_ID, PAD_ID, PATCH_LENGTH, VOCAB_SIZE
+from .divergence import check_step, check_weights, trainable
 
 # Character ids of real ABC text (ASCII 32-126 -> 1-95); PAD, MASK and END are not shuffled.
 _FIRST_TEXT_ID, _LAST_TEXT_ID = 1, 95
@@ -121,6 +122,9 @@ def pretrain_masked_music(encoder: nn.Module, batches, *, steps: int, learning_r
 
     Returns:
         History: one ``{"step", "mlm_loss", "mlm_accuracy"}`` dict per step.
+
+    Raises:
+        TrainingDiverged: a step's loss, gradient norm or weights stopped being finite.
     """
     from tqdm.auto import tqdm
 
@@ -129,6 +133,8 @@ def pretrain_masked_music(encoder: nn.Module, batches, *, steps: int, learning_r
         torch.manual_seed(seed)
         decoder = PatchDecoder(encoder.hidden_size, decoder_width)
     parameters = list(encoder.parameters()) + list(decoder.parameters())
+    named = [(f"encoder.{name}", p) for name, p in trainable(encoder)] + [
+        (f"decoder.{name}", p) for name, p in trainable(decoder)]
     optimizer = torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=0.01)
     warmup = max(1, steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup))
@@ -140,8 +146,11 @@ def pretrain_masked_music(encoder: nn.Module, batches, *, steps: int, learning_r
         loss, accuracy = masked_music_loss(encoder, decoder, patches, mask, generator, ratio)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        grad_norm = torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        divergence = {"step": step + 1, "stage": "masked-music pretraining", "learning_rate": learning_rate}
+        check_step(loss.item(), float(grad_norm), **divergence)
         optimizer.step()
+        check_weights(named, loss=loss.item(), **divergence)
         schedule.step()
         history.append({"step": step, "mlm_loss": loss.item(), "mlm_accuracy": accuracy})
         bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{accuracy:.2f}")

@@ -54,6 +54,7 @@ class TrainingRun:
     text_ids: list[list[int]] = field(default_factory=list)  # frozen mode: rows of text_pool per tune
     accelerator: Any = None  # accelerate's Accelerator when launched on several devices
     step: int = 0  # optimisation steps done
+    checkpointed_step: int = 0  # step of the last checkpoint written or resumed from (0: none)
 
     @property
     def rank(self) -> int:
@@ -129,7 +130,8 @@ def build_run(config: RunConfig, data: TrainingSet, held_out, corpus, *, progres
     module.to(device)
     history = TrainingHistory(config=config.to_dict())
     history.info.update(train_tunes=len(data), heldout_tunes=len(held_out), corpus=getattr(corpus, "name", ""),
-                        corpus_fingerprint=getattr(corpus, "fingerprint", ""))
+                        corpus_fingerprint=getattr(corpus, "fingerprint", ""),
+                        heldout_fingerprint=getattr(held_out, "fingerprint", ""))
     rank = accelerator.process_index if accelerator else 0
     total = training.max_steps or max(1, math.ceil(training.epochs * len(data) / training.batch_size))
     optimizer, scheduler = build_optimizer(module, training, total)

@@ -144,11 +144,28 @@ def timings_html(page: Any) -> str:
     total = timings.pop("total", sum(timings.values()))
     slowest = max(timings, key=timings.get) if timings else None
     cells = "".join(
-        f"<tr><td>{'<b>' + name + '</b>' if name == slowest else name}</td>"
+        f"<tr><td>{'<b>' + html.escape(name) + '</b>' if name == slowest else html.escape(name)}</td>"
         f"<td>{1000 * seconds:.1f} ms</td></tr>"
         for name, seconds in timings.items()
     )
     return (
         f'<table class="ms-timings"><tr><th>stage</th><th>time</th></tr>{cells}'
         f"<tr><td><i>total</i></td><td><i>{1000 * total:.1f} ms</i></td></tr></table>"
+    )
+
+
+def lut_variant_html(row: dict[str, Any], model_name: str) -> str:
+    """One measured LUT variant as a line of HTML: metric against dense, latency, size (names escaped).
+
+    Example:
+        >>> lut_variant_html({"variant": "K=16 V=8", "metric": 80.0, "metric_dense": 81.0, "delta": -1.0,
+        ...                   "latency_b1_us": 90, "speedup_b1": 2.0, "latency_b32_us": 400, "bytes": 2e6}, "mlp")[:22]
+        '<b>K=16 V=8</b> (mlp): '
+    """
+    return (
+        f"<b>{html.escape(str(row['variant']))}</b> ({html.escape(str(model_name))}): "
+        f"{html.escape(str(row.get('metric_name', 'metric')))} "
+        f"{row['metric']:.1f} (dense {row['metric_dense']:.1f}, Δ {row['delta']:+.1f}); "
+        f"latency {row['latency_b1_us']:.0f} µs at batch 1 ({row['speedup_b1']:.2f}× dense), "
+        f"{row['latency_b32_us']:.0f} µs at batch 32; {row['bytes'] / 1e6:.2f} MB"
     )

@@ -64,13 +64,13 @@ def hit_card_html(hit: Any, *, notation: bool = True) -> str:
 
     metadata = dict(getattr(hit, "metadata", {}) or {})
     abc = getattr(hit, "abc", "") or ""
-    title = html.escape(getattr(hit, "title", None) or metadata.get("title") or hit.id)
+    title = html.escape(str(getattr(hit, "title", None) or metadata.get("title") or hit.id))
     # Meter and key as every layer reads them: the metadata field, else the tune's M:/K: line.
     shown = {**metadata, "meter": record_meter(metadata, abc), "key": record_key(metadata, abc)}
     facts = [f"<b>{name}</b> {html.escape(str(shown[name]))}" for name in SHOWN_FIELDS if shown.get(name)]
     facts.append(f"<b>collection</b> {html.escape(str(getattr(hit, 'collection', '')))}")
     head = (
-        f'<div class="ms-hit-head"><span class="ms-rank">{getattr(hit, "rank", 0)}.</span> '
+        f'<div class="ms-hit-head"><span class="ms-rank">{html.escape(str(getattr(hit, "rank", 0)))}.</span> '
         f'<span class="ms-title">{title}</span> <span class="ms-score">score {hit.score:.3f}</span></div>'
     )
     body = f'<div class="ms-meta" style="font-size:85%;color:#555">{" · ".join(facts)}</div>'
@@ -83,4 +83,4 @@ def hit_card_html(hit: Any, *, notation: bool = True) -> str:
 def message_html(text: str, *, level: str = "error") -> str:
     """A visible message for a widget (class ``ms-message ms-<level>``) instead of a traceback."""
     colour = {"error": "#b00020", "info": "#555"}.get(level, "#555")
-    return f'<div class="ms-message ms-{level}" style="color:{colour}">{html.escape(text)}</div>'
+    return f'<div class="ms-message ms-{html.escape(level)}" style="color:{colour}">{html.escape(str(text))}</div>'

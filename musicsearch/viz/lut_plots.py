@@ -142,22 +142,24 @@ def plot_pareto_interactive(rows: Sequence[dict[str, Any]], *, x: str = "latency
     """The Pareto plot with plotly: hover a point for K, V, size, speed-up and the metric before learning."""
     import plotly.graph_objects as go
 
+    from .maps import plotly_escape  # names come from a study JSON file; plotly reads them as HTML
+
     figure = go.Figure()
     for model in dict.fromkeys(r["model"] for r in rows):
         subset = [r for r in rows if r["model"] == model]
         figure.add_trace(go.Scatter(
-            x=[r[x] for r in subset], y=[r[y] for r in subset], mode="markers+text", name=model,
-            text=[r["variant"].replace("LUT ", "") for r in subset], textposition="top center",
+            x=[r[x] for r in subset], y=[r[y] for r in subset], mode="markers+text", name=plotly_escape(model),
+            text=[plotly_escape(r["variant"].replace("LUT ", "")) for r in subset], textposition="top center",
             marker={"symbol": ["star" if r["variant"] == "dense" else "square" if r["k"] is None else "circle"
                                for r in subset], "size": 11},
-            customdata=[[r["variant"], r["bytes"] / 1e6, r["speedup_b1"], r["speedup_b32"], r["metric_kmeans"]]
+            customdata=[[plotly_escape(r["variant"]), r["bytes"] / 1e6, r["speedup_b1"], r["speedup_b32"], r["metric_kmeans"]]
                         for r in subset],
             hovertemplate=("%{customdata[0]}<br>metric %{y:.1f} (k-means only %{customdata[4]:.1f})"
                            "<br>%{x:.0f} µs<br>speed-up b1 %{customdata[2]:.2f}× · b32 %{customdata[3]:.2f}×"
                            "<br>%{customdata[1]:.2f} MB<extra></extra>")))
         front = pareto_front(subset, x, y)
         figure.add_trace(go.Scatter(x=[r[x] for r in front], y=[r[y] for r in front], mode="lines",
-                                    line={"dash": "dash", "width": 1}, name=f"{model} Pareto front"))
-    figure.update_layout(xaxis_title=f"{x} (log)", yaxis_title=rows[0].get("metric_name", y), xaxis_type="log",
+                                    line={"dash": "dash", "width": 1}, name=plotly_escape(f"{model} Pareto front")))
+    figure.update_layout(xaxis_title=f"{x} (log)", yaxis_title=plotly_escape(rows[0].get("metric_name", y)), xaxis_type="log",
                          title="latency vs accuracy of lookup-table variants", height=480)
     return figure

@@ -3,7 +3,8 @@
 Both take the :class:`~musicsearch.viz.maps.MapPoints` of :func:`~musicsearch.viz.maps.map_points`; colour by
 ``"kind"`` (music versus text), a record field (``"tune_type"``, ``"origin"``, ``"meter"``, ``"mode"``,
 ``"collection"``) or any metadata key. A 2-D map is one ``Scattergl`` trace per group, so 30,000 points
-stay responsive; a 3-D map uses ``Scatter3d``.
+stay responsive; a 3-D map uses ``Scatter3d``. Plotly reads hover text, legend names and labels as HTML, so
+every text that came from a corpus or a user (titles, metadata values, the query) is escaped first.
 
 Example:
     >>> overlay = query_overlay(points, model, "a jig")  # doctest: +SKIP
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .maps import MapPoints, color_groups, hover_texts
+from .maps import MapPoints, color_groups, hover_texts, plotly_escape
 
 TEXT_SYMBOL = {"plotly": "diamond", "matplotlib": "D"}  # captions look different from tunes in every colour
 QUERY_COLOUR = "black"
@@ -70,7 +71,7 @@ def plot_map(
         color_by: ``"kind"``, a record field or a metadata key; the legend toggles groups.
         overlay: a :func:`~musicsearch.viz.maps.query_overlay` result to draw on top.
         max_groups: most common values kept; the rest are "other".
-        marker_size, height, title: looks.
+        marker_size, height, title: looks (``title`` goes to plotly as is, so it may hold markup such as ``<b>``).
 
     Example:
         >>> plot_map(points, color_by="meter").layout.height  # doctest: +SKIP
@@ -96,7 +97,7 @@ def plot_map(
                 trace(
                     **_axes(points.coords[mask]),
                     mode="markers",
-                    name=group if kind == "music" or group == kind else f"{group} (captions)",
+                    name=plotly_escape(group if kind == "music" or group == kind else f"{group} (captions)"),
                     legendgroup=group,
                     text=hover[mask],
                     hovertemplate="%{text}<extra></extra>",
@@ -110,7 +111,7 @@ def plot_map(
             )
     figure.update_layout(
         height=height,
-        title=title or f"{len(points):,} points ({points.method}) coloured by {color_by or 'kind'}",
+        title=title or plotly_escape(f"{len(points):,} points ({points.method}) coloured by {color_by or 'kind'}"),
         legend={"itemsizing": "constant"},
         hovermode="closest",
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
@@ -151,7 +152,7 @@ def add_query_overlay(figure: Any, points: MapPoints, overlay: dict[str, Any]) -
     )
     hits = points.coords[np.asarray(overlay["hits"])]
     labels = [
-        f"{rank}. {title} ({score:.2f})"
+        f"{rank}. {plotly_escape(title)} ({score:.2f})"
         for rank, (title, score) in enumerate(zip(overlay["titles"], overlay["scores"]), 1)
     ]
     figure.add_trace(
@@ -169,8 +170,8 @@ def add_query_overlay(figure: Any, points: MapPoints, overlay: dict[str, Any]) -
         trace(
             **_axes(start[None, :]),
             mode="markers+text",
-            name=f"query: {overlay['query'][:40]}",
-            text=[overlay["query"][:40]],
+            name=f"query: {plotly_escape(overlay['query'][:40])}",
+            text=[plotly_escape(overlay["query"][:40])],
             textposition="top center",
             meta={"query_overlay": True},
             marker={

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -201,13 +202,21 @@ def hover_texts(
         record = points.records[row]
         caption = points.texts[position][:caption_chars] if points.texts else ""
         title = getattr(record, "title", None) or record.id
-        head = f"<b>{_escape(title)}</b>" + (" (caption)" if points.kinds[position] == "text" else "")
-        lines = [head, _escape(getattr(record, "collection", "")), f"<i>{_escape(caption)}</i>"]
+        head = f"<b>{plotly_escape(title)}</b>" + (" (caption)" if points.kinds[position] == "text" else "")
+        lines = [head, plotly_escape(getattr(record, "collection", "")), f"<i>{plotly_escape(caption)}</i>"]
         if groups is not None:
-            lines.append(_escape(groups[position]))
+            lines.append(plotly_escape(groups[position]))
         labels.append("<br>".join(line for line in lines if line))
     return labels
 
 
-def _escape(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def plotly_escape(text: Any) -> str:
+    """``text`` shown literally in plotly, which reads hover text, legend names and labels as HTML.
+
+    Only ``&``, ``<`` and ``>`` are escaped: plotly decodes those entities but shows ``&quot;`` as is.
+
+    Example:
+        >>> plotly_escape("<b>Tom & Jerry's</b>")
+        "&lt;b&gt;Tom &amp; Jerry's&lt;/b&gt;"
+    """
+    return html.escape(str(text), quote=False)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..artifacts import atomic_write_bytes, read_json, write_json
+from ..artifacts import atomic_write_bytes, read_json, remove_stale_temporaries, write_json
 from ..errors import ArtifactError, QueryError
 
 METHODS = ("auto", "umap", "pca")
@@ -74,6 +74,7 @@ def _save_cached(folder: Path, key: str, coords: np.ndarray, info: dict[str, Any
     # Array first, sidecar second: a reader only trusts an entry whose sidecar exists.
     atomic_write_bytes(folder / f"{key}.npy", buffer.getvalue())
     write_json(folder / f"{key}.json", info)
+    remove_stale_temporaries(folder)  # what writers killed mid-entry left behind
 
 
 def _pca(embeddings: np.ndarray, dims: int) -> np.ndarray:

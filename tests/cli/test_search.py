@@ -87,6 +87,46 @@ def test_batch_to_stdout_exits_zero_when_all_lines_are_good(workspace, tmp_path,
     assert [json.loads(line)["q"] for line in out.splitlines()] == ["a jig", "a slow air"]
 
 
+def test_batch_output_into_a_missing_folder_is_created(workspace, tmp_path, capsys):
+    queries = tmp_path / "queries.txt"
+    queries.write_text("a jig\n")
+    out_file = tmp_path / "new" / "deeper" / "hits.jsonl"
+    code, _, err = _run(capsys, "search", "--queries", queries, "--index", workspace / "index", "-k", 2,
+                        "--output", out_file)
+    assert code == 0 and err == ""
+    assert len(json.loads(out_file.read_text())["hits"]) == 2
+
+
+def test_batch_output_that_is_a_folder_is_refused_before_any_work(workspace, tmp_path, capsys, monkeypatch):
+    import musicsearch.cli.search as search_cli
+
+    monkeypatch.setattr(search_cli, "_load_index", lambda args: pytest.fail("the index loaded before the check"))
+    queries = tmp_path / "queries.txt"
+    queries.write_text("a jig\n")
+    code, _, err = _run(capsys, "search", "--queries", queries, "--index", workspace / "index", "--output", tmp_path)
+    assert code == 2 and "is a folder" in err and "hits.jsonl" in err
+
+
+def test_queries_from_dev_null_a_fifo_or_stdin(workspace, tmp_path, capsys, monkeypatch):
+    import io
+    import os
+    import threading
+
+    code, out, err = _run(capsys, "search", "--queries", "/dev/null", "--index", workspace / "index")
+    assert code == 0 and out == "" and err == ""
+    fifo = tmp_path / "queries.fifo"
+    os.mkfifo(fifo)
+    # The writer blocks until the command opens the pipe; a daemon thread never holds the test run open.
+    threading.Thread(target=fifo.write_text, args=("a jig\na reel\n",), daemon=True).start()
+    code, out, _ = _run(capsys, "search", "--queries", fifo, "--index", workspace / "index", "-k", 1)
+    assert code == 0 and [json.loads(line)["q"] for line in out.splitlines()] == ["a jig", "a reel"]
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'{"q": "a waltz"}\n')))
+    code, out, _ = _run(capsys, "search", "--queries", "-", "--index", workspace / "index", "-k", 1)
+    assert code == 0 and json.loads(out)["q"] == "a waltz"
+    code, _, err = _run(capsys, "search", "--queries", tmp_path, "--index", workspace / "index")
+    assert code == 2 and "is a folder" in err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["search", "   "], "empty"),
     (["search", "a jig", "-k", "0"], "k must"),

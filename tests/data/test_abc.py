@@ -73,3 +73,39 @@ def test_cleaning_arbitrary_text_raises_only_the_documented_error(text):
     assert isinstance(clean, str) and clean
     for line in clean.split("\n"):
         assert not line.startswith(("T:", "R:", "O:", "C:", "N:", "w:", "W:", "Z:", "B:", "S:", "H:"))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("These are the tunes we played at the session last week.", "no K: .key. field"),
+    ("X:1\nT:Notes\nK:G\nThis reel was played by a fiddler from Donegal.", "reads as prose"),
+    ("X:1\nT:Lied\nK:C\nDer Spielmannssohn ging ueber die Heide und sang ein Lied.", "reads as prose"),
+])
+def test_prose_is_not_music(text, message):
+    ms.clean_abc(text)  # cleaning alone accepts it: it has letters a-g outside the header
+    from musicsearch.data.abc import require_music
+
+    with pytest.raises(ms.ABCError, match=message):
+        require_music(text)
+
+
+@pytest.mark.parametrize("text", [
+    TUNE,
+    "X:26\nT:Unbarred\nM:none\nL:1/8\nK:E\nA2A2A2A2B2=c2A2A4z2\nc2c2c2B4A2B2A2A4",
+    'X:1\nK:D\n"Am"!trill!d2 [P:A]~e/f/ uv(d2.B) AFA|]\nw:words of the song here\n',
+    "X:1\nK:C\nV:1\nz4|z4|c4|\n%%comment line with many words in it\nV:2\nx4|x4|e4|",
+])
+def test_real_tunes_are_music(text):
+    from musicsearch.data.abc import require_music
+
+    require_music(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_the_music_check_raises_only_the_documented_error(text):
+    from musicsearch.data.abc import require_music
+
+    try:
+        require_music(text)
+    except ms.ABCError as error:
+        assert str(error).startswith("not ABC music")

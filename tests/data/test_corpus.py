@@ -136,3 +136,53 @@ def test_stats_count_collections_and_types(small_corpus):
     assert stats["records"] == len(small_corpus)
     assert sum(stats["collections"].values()) == len(small_corpus)
     assert stats["tune_types"] and stats["modes"]
+
+
+def _handmade_corpus(count: int, name: str):
+    from tests.helpers.search import make_many_records
+
+    records = make_many_records(count)
+    return ms.Corpus(records, name, ms.BuildReport(name, count, count, []))
+
+
+def test_saved_corpus_is_one_version_and_a_folder_from_before_versions_still_loads(tmp_path):
+    import shutil
+
+    from musicsearch import artifacts
+
+    first, second = _handmade_corpus(30, "first"), _handmade_corpus(40, "second")
+    folder = ms.save_corpus(first, tmp_path / "corpus")
+    version = artifacts.current_version(folder, "corpus")
+    assert sorted(p.name for p in version.iterdir()) == [".readers", "records.parquet", "report.json"]
+    # The layout written before versions: both files directly in the folder.
+    for name in ("records.parquet", "report.json"):
+        (version / name).rename(folder / name)
+    for entry in list(folder.iterdir()):
+        if entry.name.startswith("v-") or entry.name == "CURRENT":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    assert len(ms.load_corpus(folder)) == 30 and ms.read_corpus(folder).fingerprint == first.fingerprint
+    ms.save_corpus(second, folder)
+    loaded = ms.load_corpus(folder)
+    assert (len(loaded), loaded.name, loaded.fingerprint) == (40, "second", second.fingerprint)
+
+
+def test_damaged_corpus_report_is_named_and_a_damaged_cache_is_rebuilt(tmp_path, monkeypatch):
+    from musicsearch import artifacts
+
+    folder = ms.save_corpus(_handmade_corpus(10, "mine"), tmp_path / "corpus")
+    report = artifacts.current_version(folder, "corpus") / "report.json"
+    payload = json.loads(report.read_text())
+    report.write_text(json.dumps({**payload, "seen": "10"}))
+    with pytest.raises(ms.ArtifactError, match=r"report.json: field 'seen' is '10' \(a string\)"):
+        ms.read_corpus(folder)
+    report.write_text(json.dumps({**payload, "kept": 3}))
+    with pytest.raises(ms.ArtifactError, match="field 'seen'.*kept \\+ skipped"):
+        ms.read_corpus(folder)
+    monkeypatch.setenv("MUSICSEARCH_HOME", str(tmp_path / "home"))
+    (tmp_path / "tunes.jsonl").write_text(json.dumps({"abc": GOOD, "text": "a reel"}) + "\n")
+    built = ms.load_corpus(tmp_path / "tunes.jsonl", progress=False)
+    cache = tmp_path / "home" / "corpora" / built.fingerprint
+    (artifacts.current_version(cache, "corpus") / "records.parquet").write_bytes(b"garbage")
+    again = ms.load_corpus(tmp_path / "tunes.jsonl", progress=False)  # rebuilt, not an error
+    assert [r.id for r in again] == [r.id for r in built]
+    assert [r.id for r in ms.read_corpus(cache)] == [r.id for r in built]

@@ -58,3 +58,21 @@ def test_patching_arbitrary_text_gives_valid_codes_or_the_documented_error(text)
         return
     assert patches.ndim == 2 and patches.shape[1] == 64 and len(patches) >= 1
     assert int(patches.max()) <= ms.END_ID and ms.MASK_ID not in patches
+
+
+def test_max_patches_stops_the_split_early(monkeypatch):
+    from musicsearch.data import patches as patches_module
+
+    produced = []
+    real_bars = patches_module._bars
+
+    def counted_bars(body):
+        for bar in real_bars(body):
+            produced.append(bar)
+            yield bar
+
+    monkeypatch.setattr(patches_module, "_bars", counted_bars)
+    abc = "K:D\n" + "dfa|" * 100_000
+    assert ms.abc_to_patches(abc, max_patches=8).shape == (8, 64)
+    assert len(produced) <= 8  # not the 100,000 bars of the whole line
+    assert ms.patches_to_text(ms.abc_to_patches(abc, max_patches=3)) == ["K:D", "dfa|", "dfa|"]

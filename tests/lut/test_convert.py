@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 import musicsearch as ms
+from musicsearch import artifacts
 from musicsearch.cli import main
 from musicsearch.errors import ArtifactError
 from musicsearch.lut.bench import torch_threads
@@ -71,7 +72,7 @@ def test_converted_model_round_trips_save_and_load(tmp_path):
     loaded = load_lut_model(tmp_path / "lut", _mlp(seed=1))
     assert [type(m).__name__ for m in loaded] == [type(m).__name__ for m in converted]
     assert torch.equal(loaded(x), converted(x))
-    config = json.loads((tmp_path / "lut" / "config.json").read_text())
+    config = json.loads((artifacts.current_version(tmp_path / "lut", "model") / "config.json").read_text())
     assert config["lut_layers"]["2"]["k"] == 8 and config["lut_layers"]["2"]["frozen"] is True
 
 
@@ -83,7 +84,7 @@ def test_loading_errors_are_clear(tmp_path):
     wrong = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 16))
     with pytest.raises(ArtifactError):
         load_lut_model(tmp_path / "lut", wrong)
-    (tmp_path / "lut" / "model.safetensors").write_bytes(b"not a safetensors file")
+    (artifacts.current_version(tmp_path / "lut", "model") / "model.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(ArtifactError, match="corrupted"):
         load_lut_model(tmp_path / "lut", _mlp())
     (tmp_path / "dense").mkdir()

@@ -114,3 +114,26 @@ def test_pickled_code_is_refused(tmp_path):
     with pytest.raises(ArtifactError, match="could not be read"):
         load_clamp_checkpoint(tmp_path, tokenizer=minilm_path())
     assert ms.MusicSearchError  # the error is one of the project's own
+
+
+@pytest.mark.parametrize(("edit", "field"), [
+    (lambda c: c["music"].update(num_attention_heads=0), "config.music.num_attention_heads"),
+    (lambda c: c["music"].update(num_attention_heads=3), "config.music.num_attention_heads"),
+    (lambda c: c["text"].pop("hidden_size"), "config.text.hidden_size"),
+    (lambda c: c.update(embed_dim="24"), "config.embed_dim"),
+    (lambda c: c.update(max_patches=-1), "config.max_patches"),
+])
+def test_hand_edited_clamp_config_is_a_named_error(official, tmp_path, edit, field):
+    import json
+
+    from musicsearch import artifacts
+
+    reference, folder = official
+    load_clamp_checkpoint(folder, tokenizer=minilm_path(), text_heads=1).save_pretrained(tmp_path / "converted")
+    config_file = artifacts.current_version(tmp_path / "converted", "model") / "config.json"
+    payload = json.loads(config_file.read_text())
+    edit(payload["config"])
+    config_file.write_text(json.dumps(payload))
+    with pytest.raises(artifacts.ArtifactFieldError, match=f"config.json: field '{field}'") as caught:
+        load_model(tmp_path / "converted")
+    assert caught.value.field == field

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 
 import musicsearch as ms
+from musicsearch import artifacts
 from musicsearch.errors import ABCError, ArtifactError, QueryError
 from musicsearch.models.config import MINILM, PRESETS, ModelConfig, get_model_config
 from musicsearch.models.loading import load_model
@@ -89,7 +91,7 @@ def test_truncation_warns_once_per_call_not_per_batch(tiny_model):
 
 def test_save_and_load_round_trip(tiny_model, tmp_path):
     tiny_model.save_pretrained(tmp_path / "m")
-    payload = json.loads((tmp_path / "m" / "config.json").read_text())
+    payload = json.loads((artifacts.current_version(tmp_path / "m", "model") / "config.json").read_text())
     assert payload["kind"] == "music-text-model" and payload["format_version"] >= 1 and "torch" in payload["versions"]
     again = load_model(tmp_path / "m")
     assert again.fingerprint == tiny_model.fingerprint
@@ -113,13 +115,13 @@ def test_default_model_missing_says_what_to_do():
 
 def test_corrupted_weights_newer_format_and_mismatched_weights(tiny_model, tmp_path):
     folder = tiny_model.save_pretrained(tmp_path / "m")
-    weights = folder / "model.safetensors"
+    weights = artifacts.current_version(folder, "model") / "model.safetensors"
     good = weights.read_bytes()
     weights.write_bytes(good[: len(good) // 2])
     with pytest.raises(ArtifactError, match="model.safetensors.*corrupted"):
         load_model(folder)
     weights.write_bytes(good)
-    config_path = folder / "config.json"
+    config_path = weights.parent / "config.json"
     payload = json.loads(config_path.read_text())
     config_path.write_text(json.dumps({**payload, "format_version": 99}))
     with pytest.raises(ArtifactError, match="newer"):
@@ -137,7 +139,7 @@ def test_corrupted_weights_newer_format_and_mismatched_weights(tiny_model, tmp_p
 
 def test_folder_saved_with_the_old_flat_config_still_loads(tiny_model, tmp_path):
     folder = tiny_model.save_pretrained(tmp_path / "old")
-    config_path = folder / "config.json"
+    config_path = artifacts.current_version(folder, "model") / "config.json"
     payload = json.loads(config_path.read_text())
     # The layout written before the architecture/training split: every field in one flat dict, and a
     # fingerprint computed over all of them (the indexes built with such a model hold that one).
@@ -155,6 +157,54 @@ def test_folder_saved_with_the_old_flat_config_still_loads(tiny_model, tmp_path)
     config_path.write_text(json.dumps({**payload, "config": {**old_config, "from_the_future": 1}}))
     with pytest.raises(ArtifactError, match="from_the_future"):
         load_model(folder)
+
+
+def _flatten_to_the_layout_before_versions(folder):
+    version = artifacts.current_version(folder, "model")
+    for entry in version.iterdir():
+        if not entry.name.startswith("."):
+            entry.rename(folder / entry.name)
+    for entry in list(folder.iterdir()):
+        if entry.name.startswith(("v-", ".")) or entry.name == "CURRENT":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
+def test_a_folder_written_before_versions_loads_and_the_next_saves_migrate_it(tiny_model, tmp_path):
+    folder = tiny_model.save_pretrained(tmp_path / "m")
+    _flatten_to_the_layout_before_versions(folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
+    assert load_model(folder).fingerprint == tiny_model.fingerprint
+    other = MusicTextModel("tiny", seed=1)
+    other.save_pretrained(folder)  # the old files stay: a reader that started on them can finish
+    assert (folder / "config.json").is_file() and load_model(folder).fingerprint == other.fingerprint
+    tiny_model.save_pretrained(folder)  # the write after that removes them
+    assert not (folder / "config.json").exists() and load_model(folder).fingerprint == tiny_model.fingerprint
+    assert len([p for p in folder.iterdir() if p.name.startswith("v-")]) == 2
+
+
+def test_a_model_is_never_written_into_an_index_or_corpus_folder(tiny_model, tmp_path):
+    with artifacts.publish(tmp_path / "index", "index") as staging:
+        (staging / "manifest.json").write_text("{}")
+    with pytest.raises(ArtifactError, match="holds an index, not a model"):
+        tiny_model.save_pretrained(tmp_path / "index")
+    with pytest.raises(ArtifactError, match="holds an index, not a model"):
+        load_model(tmp_path / "index")
+    (tmp_path / "old-corpus").mkdir()
+    (tmp_path / "old-corpus" / "records.parquet").write_bytes(b"")  # a corpus folder from before versions
+    with pytest.raises(ArtifactError, match="holds a corpus, not a model"):
+        tiny_model.save_pretrained(tmp_path / "old-corpus")
+    assert sorted(p.name for p in (tmp_path / "old-corpus").iterdir()) == ["records.parquet"]
+
+
+def test_non_finite_weights_are_never_saved(tmp_path):
+    model = MusicTextModel("tiny")
+    model.save_pretrained(tmp_path / "m")
+    with torch.no_grad():
+        model.music_proj.weight[0, 0] = float("nan")
+    with pytest.raises(ArtifactError, match="music_proj.weight.*NaN"):
+        model.save_pretrained(tmp_path / "m")
+    assert not np.isnan(load_model(tmp_path / "m").music_proj.weight.detach().numpy()).any()
+    assert [p.name for p in (tmp_path / "m").iterdir() if p.name.startswith(".staging")] == []
 
 
 def test_an_untrained_model_has_no_training_settings(tiny_model):
@@ -218,7 +268,7 @@ def test_minilm_frozen_model_saves_small_and_reloads(tmp_path):
     config = get_model_config("tiny", text_model=MINILM, text_mode="frozen")
     model = MusicTextModel(config)
     folder = model.save_pretrained(tmp_path / "m")
-    assert (folder / "model.safetensors").stat().st_size < 5_000_000  # MiniLM is not copied
+    assert (artifacts.current_version(folder, "model") / "model.safetensors").stat().st_size < 5_000_000  # no MiniLM
     again = load_model(folder)
     assert again.fingerprint == model.fingerprint
     vectors = again.encode_text(["a jig in six-eight", "a Bach chorale"])

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import musicsearch as ms
+from musicsearch import artifacts
 from musicsearch.evaluation.ann import recall_at_k, synthetic_embeddings
 from musicsearch.search import ann
 from musicsearch.search.queries import MAX_QUERY_CHARS
@@ -70,7 +71,7 @@ def test_each_stored_vector_finds_itself(kind, records):
 def test_save_load_round_trip(kind, model, records, tmp_path):
     index = ms.SearchIndex.build(model, records, kind=kind, progress=False)
     index.save(tmp_path / "idx")
-    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    manifest = json.loads((artifacts.current_version(tmp_path / "idx", "index") / "manifest.json").read_text())
     assert manifest["index_kind"] == kind and manifest["count"] == len(records)
     assert manifest["dim"] == model.dim and manifest["model_fingerprint"] == model.fingerprint
     assert len(manifest["corpus_hash"]) == 16
@@ -109,6 +110,22 @@ def test_save_refuses_to_overwrite_a_folder_that_is_not_an_index(flat_index, tmp
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+def test_an_index_folder_from_before_versions_loads_and_an_index_never_lands_in_a_model_folder(flat_index, tmp_path):
+    from tests.helpers.faults import flatten_to_layout_before_versions
+
+    folder = flat_index.save(tmp_path / "idx")
+    flatten_to_layout_before_versions(folder)
+    assert (folder / "manifest.json").is_file() and len(ms.load_index(folder)) == len(flat_index)
+    flat_index.save(folder)  # migrated: the new version is published, the old files go with the next save
+    assert artifacts.artifact_kind(folder) == "index" and len(ms.load_index(folder)) == len(flat_index)
+    with artifacts.publish(tmp_path / "model", "model") as staging:
+        (staging / "config.json").write_text("{}")
+    with pytest.raises(ms.ArtifactError, match="holds a model, not an index"):
+        flat_index.save(tmp_path / "model")
+    with pytest.raises(ms.ArtifactError, match="holds a model, not an index"):
+        ms.load_index(tmp_path / "model")
+
+
 def test_loading_with_another_model_is_refused(flat_index, tmp_path):
     flat_index.save(tmp_path / "idx")
     with pytest.raises(ms.ArtifactError, match="built with model fake-model-1"):
@@ -132,7 +149,7 @@ def test_default_index_missing(tmp_path, monkeypatch):
 @pytest.mark.parametrize("damage", ["truncate-index", "edit-records", "bad-manifest", "drop-metadata",
                                     "wrong-kind", "newer-format"])
 def test_corrupted_index_folder_raises_artifact_error(damage, flat_index, tmp_path):
-    folder = flat_index.save(tmp_path / "idx")
+    folder = artifacts.current_version(flat_index.save(tmp_path / "idx"), "index")
     if damage == "truncate-index":
         data = (folder / "index.faiss").read_bytes()
         (folder / "index.faiss").write_bytes(data[: len(data) // 2])
@@ -148,21 +165,21 @@ def test_corrupted_index_folder_raises_artifact_error(damage, flat_index, tmp_pa
         manifest.update({"kind": "something-else"} if damage == "wrong-kind" else {"format_version": 99})
         (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ms.ArtifactError):
-        ms.load_index(folder)
+        ms.load_index(folder.parent)
 
 
 def test_corrupted_faiss_bytes_with_matching_checksum_still_give_artifact_error(flat_index, tmp_path):
     # Someone rewrote the file *and* its checksum: faiss itself must not crash the process.
     import hashlib
 
-    folder = flat_index.save(tmp_path / "idx")
+    folder = artifacts.current_version(flat_index.save(tmp_path / "idx"), "index")
     garbage = b"IxFI" + bytes(range(200))
     (folder / "index.faiss").write_bytes(garbage)
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["files"]["index.faiss"] = {"sha256": hashlib.sha256(garbage).hexdigest(), "bytes": len(garbage)}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ms.ArtifactError, match="not a readable faiss index"):
-        ms.load_index(folder)
+        ms.load_index(folder.parent)
 
 
 @pytest.mark.parametrize("query", ["", "   ", "\n\t"])

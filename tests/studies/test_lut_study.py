@@ -44,3 +44,11 @@ def test_plots_are_built(study_rows):
     toy = ms.toy_2d(k=4, points=100)
     assert len(ms.plot_toy_2d(toy=toy).axes) == 2
     assert toy["layer"].centroids.shape == (1, 4, 2) and not torch.isnan(toy["layer"].centroids).any()
+
+
+def test_interactive_pareto_escapes_names_from_the_study_file(study_rows):
+    hostile = [dict(row, model="<script>x</script>", variant="<b>" + row["variant"] + "</b>") for row in study_rows]
+    figure = ms.plot_pareto_interactive(hostile)
+    shown = [figure.data[0].name, *figure.data[0].text, *(item[0] for item in figure.data[0].customdata)]
+    assert all("<script>" not in str(text) and "<b>" not in str(text) for text in shown)
+    assert figure.data[0].name == "&lt;script&gt;x&lt;/script&gt;"

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from musicsearch.artifacts import artifact_exists, current_version
 from musicsearch.cli import main
 from musicsearch.data.texts import query_caption, training_texts, untitled
 from musicsearch.errors import ArtifactError, CorpusError, MusicSearchError
@@ -109,12 +110,12 @@ def test_resume_from_checkpoint_matches_uninterrupted_run(tmp_path):
     assert len(history.steps) == 6
     np.testing.assert_allclose(_weights(resumed), _weights(full), atol=1e-6)
     # A finished run keeps the model only; its checkpoint is gone.
-    assert not (tmp_path / "cut" / "checkpoint").exists() and (tmp_path / "cut" / "model.safetensors").is_file()
+    assert not (tmp_path / "cut" / "checkpoint").exists() and artifact_exists(tmp_path / "cut", "model")
 
 
 def test_saved_model_and_history_files(tmp_path):
     model, _ = train("tiny", tiny_corpus(), out=tmp_path / "m", progress=False, **STEPS)
-    payload = json.loads((tmp_path / "m" / "config.json").read_text())
+    payload = json.loads((current_version(tmp_path / "m", "model") / "config.json").read_text())
     assert payload["preset"] == "tiny" and payload["training"]["steps"] == 6
     assert payload["config"]["architecture"]["hidden_size"] == 32 and payload["config"]["training"]["max_steps"] == 6
     assert json.loads((tmp_path / "m" / "history.json").read_text())["steps"]
@@ -198,3 +199,16 @@ def test_cli_train_and_eval(tmp_path, capsys):
     assert main(["train", "--preset", "tiny", "--out", str(tmp_path / "typo"), "--corpus", str(folder), "--quiet",
                  "--set", "epoch=2"]) == 2
     assert "['epoch']" in capsys.readouterr().err and not (tmp_path / "typo").exists()
+
+
+def test_training_into_another_artifacts_folder_is_refused_before_any_step(tmp_path, monkeypatch):
+    import musicsearch.training.loop as loop
+    from musicsearch.search.index import SearchIndex
+    from tests.helpers.search import FakeModel, make_records
+
+    index_dir = tmp_path / "idx"
+    SearchIndex.build(FakeModel(), make_records()).save(index_dir)
+    monkeypatch.setattr(loop, "prepare_data", lambda *a, **k: pytest.fail("training started"))
+    with pytest.raises(ArtifactError, match="holds an index, not a model"):
+        train("tiny", tiny_corpus(), out=index_dir, max_steps=1, progress=False)
+    assert artifact_exists(index_dir, "index") and not artifact_exists(index_dir, "model")

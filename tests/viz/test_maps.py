@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 
 import musicsearch as ms  # noqa: E402
 from musicsearch.errors import QueryError  # noqa: E402
-from musicsearch.viz.maps import color_groups, field_value  # noqa: E402
+from musicsearch.viz.maps import color_groups, field_value, hover_texts  # noqa: E402
 from tests.helpers.search import FakeModel, make_many_records, make_records  # noqa: E402
 
 
@@ -126,3 +126,34 @@ def test_similarity_heatmap_matches_the_classifier(model):
     assert image.shape == (3, 12)
     # Sorted by best label: the argmax row never decreases from left to right.
     assert np.all(np.diff(np.asarray(image).argmax(axis=0)) >= 0)
+
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def _hostile_points(model):
+    """A map whose first tune has markup in its title, collection, caption and a metadata value."""
+    from dataclasses import replace
+
+    records = make_records()
+    first = records[0]
+    records[0] = replace(first, collection=f"c{HOSTILE}", captions=[f"a jig {HOSTILE}"],
+                         metadata={**first.metadata, "title": f"The Kesh {HOSTILE}", "rhythm": f"jig{HOSTILE}"})
+    return ms.map_points(records, model, captions=28, method="pca")
+
+
+def test_plotly_texts_show_corpus_and_query_markup_literally(model):
+    """Plotly renders hover text, legend names and labels as HTML: none may carry a corpus's or user's tag."""
+    points = _hostile_points(model)
+    hover = hover_texts(points, color_groups(points, "rhythm"))
+    assert all("<img" not in text for text in hover)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in hover[0] and "<b>" in hover[0]  # our own markup stays
+    query = f"a jig {HOSTILE}"
+    overlay = ms.query_overlay(points, model, query, k=28)
+    figure = ms.plot_map(points, color_by="rhythm", overlay=overlay)
+    shown = [str(trace.name) for trace in figure.data] + [str(text) for trace in figure.data
+                                                          for text in (trace.text if trace.text is not None else ())]
+    assert not [text for text in shown if "<img" in text]
+    assert any("jig&lt;img" in text for text in shown)  # the hostile group's legend entry, escaped
+    assert any("The Kesh &lt;img" in text for text in shown)  # the top-hit label of the overlay, escaped
+    assert "<img" not in figure.layout.title.text

@@ -1,10 +1,12 @@
-"""``musicsearch llm serve``: a small OpenAI-compatible endpoint over a local backend (standard library only).
+"""``musicsearch llm serve``: an OpenAI-compatible endpoint over a local backend, on FastAPI and uvicorn.
 
 It answers ``GET /v1/models``, ``GET /health`` and ``POST /v1/chat/completions`` (``messages``,
 ``max_tokens``/``max_completion_tokens``, ``temperature``, ``seed``, ``stop``, ``logprobs``,
 ``top_logprobs``), enough for :class:`~musicsearch.llm.backends.openai.OpenAIBackend` and for other OpenAI clients.
-Requests that arrive together are run as one batch (a short wait collects them), so a client sending 20
-relevance prompts at once costs one batched forward pass, not twenty.
+Requests are validated by the pydantic models of :mod:`.chat_schema`; anything malformed (bad JSON, wrong
+types, unknown roles, non-finite numbers, oversized bodies, broken HTTP headers) gets a 4xx JSON error in
+OpenAI's shape and the server carries on. Requests that arrive together are run as one batch (a short wait
+collects them), so a client sending 20 relevance prompts at once costs one batched forward pass, not twenty.
 
 It binds to 127.0.0.1 by default: it has no authentication and is meant for one machine.
 
@@ -15,19 +17,31 @@ Example:
 
 from __future__ import annotations
 
-import json
+import asyncio
+import logging
 import queue
 import threading
 import time
 import uuid
 from concurrent.futures import Future
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ...errors import LLMError
-from .base import as_messages
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-MAX_BODY_BYTES = 1_000_000  # a chat request is a few kB; refuse anything that is clearly not one
+from ...errors import LLMError
+from .chat_schema import (
+    ChatCompletionRequest,
+    chat_messages,
+    error_body,
+    generation_settings,
+    validation_message,
+)
+from .server_transport import MAX_BODY_BYTES, BackgroundServer, BodyLimit
+
+logger = logging.getLogger(__name__)
 BATCH_WAIT_S = 0.01  # how long the batcher waits for more requests to join a batch
 
 
@@ -62,89 +76,91 @@ class _Batcher:
                 batch.append(extra)
             for settings in dict.fromkeys(settings for _, settings, _ in batch):
                 group = [(messages, future) for messages, s, future in batch if s == settings]
-                max_tokens, stop, logprobs, temperature, seed = settings
-                try:
-                    outputs = self.backend.complete([messages for messages, _ in group], max_tokens,
-                                                    stop=list(stop) or None, logprobs=logprobs,
-                                                    temperature=temperature, seed=seed)
-                    for (_, future), output in zip(group, outputs):
-                        future.set_result(output)
-                except Exception as error:  # every waiting request gets the error, the server lives on
-                    for _, future in group:
-                        future.set_exception(error)
+                self._complete(group, settings)
+
+    def _complete(self, group: list[tuple[list[dict[str, str]], Future]], settings: tuple) -> None:
+        max_tokens, stop, logprobs, temperature, seed = settings
+        try:
+            outputs = self.backend.complete([messages for messages, _ in group], max_tokens,
+                                            stop=list(stop) or None, logprobs=logprobs,
+                                            temperature=temperature, seed=seed)
+            if len(outputs) != len(group):
+                raise LLMError(f"the backend returned {len(outputs)} completions for {len(group)} prompts")
+            for (_, future), output in zip(group, outputs):
+                future.set_result(output)
+        except Exception as error:
+            if len(group) > 1:  # one bad prompt (e.g. longer than the context) must not fail its neighbours
+                for single in group:
+                    self._complete([single], settings)
+                return
+            group[0][1].set_exception(error)  # the request gets the error, the server lives on
 
     def close(self) -> None:
         self.requests.put(None)
 
 
+def _error(status: int, message: str, *, kind: str = "invalid_request_error", param: str | None = None) -> JSONResponse:
+    return JSONResponse(error_body(status, message, kind=kind, param=param), status_code=status)
+
+
+def build_app(server: LLMServer) -> FastAPI:
+    """The FastAPI application of ``server``: its routes and its OpenAI-shaped error answers.
+
+    Example:
+        >>> from fastapi.testclient import TestClient  # doctest: +SKIP
+        >>> TestClient(build_app(server)).get("/v1/models").json()["data"][0]["id"]  # doctest: +SKIP
+        'SmolLM2-135M-Instruct'
+    """
+    app = FastAPI(title="musicsearch llm serve", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        message, param = validation_message(error.errors())
+        return _error(400, message, param=param)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 404:
+            return _error(404, f"no route {request.url.path}; try /v1/chat/completions or /v1/models")
+        if error.status_code == 405:
+            return _error(405, f"{request.method} is not allowed on {request.url.path}")
+        if error.status_code == 413:  # the rest of that body is not worth reading: close the connection
+            return JSONResponse(error_body(413, str(error.detail)), status_code=413, headers={"Connection": "close"})
+        return _error(error.status_code, f"bad request: {error.detail}")
+
+    @app.get("/")
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "model": server.model_name}
+
+    @app.get("/v1/models")
+    @app.get("/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": server.model_name, "object": "model", "owned_by": "musicsearch",
+                                            "max_model_len": server.backend.context_length}]}
+
+    @app.post("/v1/chat/completions")
+    @app.post("/chat/completions")
+    async def chat_completions(request: ChatCompletionRequest) -> JSONResponse:
+        settings = generation_settings(request)
+        future = server.batcher.submit(chat_messages(request), settings)
+        try:
+            output = await asyncio.wait_for(asyncio.wrap_future(future), server.request_timeout)
+        except LLMError as error:  # the backend refused the request (e.g. longer than the context)
+            return _error(400, str(error))
+        except asyncio.TimeoutError:
+            return _error(503, f"no reply within {server.request_timeout:g} s; the server is busy, try again",
+                          kind="server_error")
+        except Exception as error:  # a backend fault answers this request only; the server lives on
+            logger.exception("chat completion failed")
+            return _error(500, f"{type(error).__name__}: {error}", kind="server_error")
+        return JSONResponse(_chat_response(output, server.model_name, settings[2]))
+
+    return app
+
+
 def _token_entry(token: str, logprob: float) -> dict[str, Any]:
     return {"token": token, "logprob": logprob, "bytes": list(token.encode("utf-8"))}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: LLMServer
-    protocol_version = "HTTP/1.1"
-    timeout = 60  # seconds a client may take to send its request
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        if self.server.verbose:
-            super().log_message(format, *args)
-
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
-        body = json.dumps(payload).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _error(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
-        self._send(status, {"error": {"message": message, "type": kind, "code": status}})
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if self.path.rstrip("/") in ("/v1/models", "/models"):
-            self._send(200, {"object": "list", "data": [{
-                "id": self.server.model_name, "object": "model", "owned_by": "musicsearch",
-                "max_model_len": self.server.backend.context_length}]})
-        elif self.path.rstrip("/") in ("/health", ""):
-            self._send(200, {"status": "ok", "model": self.server.model_name})
-        else:
-            self._error(404, f"no route {self.path}; try /v1/chat/completions or /v1/models")
-
-    def do_POST(self) -> None:  # noqa: N802
-        if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
-            self._error(404, f"no route {self.path}; this server answers /v1/chat/completions")
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        if not 0 < length <= MAX_BODY_BYTES:
-            self._error(413 if length else 400, f"request body of {length} bytes; send JSON up to {MAX_BODY_BYTES}")
-            return
-        try:
-            request = json.loads(self.rfile.read(length))
-            messages = as_messages(request["messages"])
-            settings = _settings(request)
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError, LLMError) as error:
-            self._error(400, f"bad request: {error}")
-            return
-        try:
-            output = self.server.batcher.submit(messages, settings).result(timeout=self.server.request_timeout)
-        except LLMError as error:
-            self._error(400, str(error))
-            return
-        except Exception as error:
-            self._error(500, f"{type(error).__name__}: {error}", "server_error")
-            return
-        self._send(200, _chat_response(output, self.server.model_name, settings[2]))
-
-
-def _settings(request: dict[str, Any]) -> tuple:
-    max_tokens = int(request.get("max_completion_tokens") or request.get("max_tokens") or 64)
-    stop = request.get("stop") or []
-    stop = (stop,) if isinstance(stop, str) else tuple(str(s) for s in stop)
-    top = int(request.get("top_logprobs") or 0)
-    logprobs = min(top, 20) if request.get("logprobs") else None
-    return (max(1, min(max_tokens, 4096)), stop, logprobs, float(request.get("temperature") or 0.0),
-            int(request.get("seed") or 0))
 
 
 def _chat_response(output: Any, model: str, logprobs: int | None) -> dict[str, Any]:
@@ -162,33 +178,65 @@ def _chat_response(output: Any, model: str, logprobs: int | None) -> dict[str, A
                       "total_tokens": output.prompt_tokens + completion_tokens}}
 
 
-class LLMServer(ThreadingHTTPServer):
-    """An HTTP server bound to one backend; ``url`` is its OpenAI base URL (``http://HOST:PORT/v1``)."""
+class LLMServer:
+    """An OpenAI-compatible HTTP server bound to one backend; ``url`` is its base URL (``http://HOST:PORT/v1``).
 
-    daemon_threads = True
+    The port is bound when the server is made (``port=0`` picks a free one); :meth:`start` serves from a
+    background thread and :meth:`close` stops it and frees the port.
+
+    Args:
+        backend: a backend with ``complete()`` (a :class:`~musicsearch.llm.backends.transformers.TransformersBackend`).
+        host, port: where to listen (default: this machine only, a free port).
+        model_name: the name ``/v1/models`` reports (default: the backend's).
+        verbose: log each request.
+        request_timeout: seconds a request may wait for its batch before a 503.
+
+    Raises:
+        LLMError: a backend without ``complete()``, or an address that cannot be bound.
+
+    Example:
+        >>> with LLMServer(backend).start() as server:  # doctest: +SKIP
+        ...     print(server.url)
+        http://127.0.0.1:54321/v1
+    """
 
     def __init__(self, backend: Any, host: str = "127.0.0.1", port: int = 0, *, model_name: str | None = None,
                  verbose: bool = False, request_timeout: float = 300.0) -> None:
         if not hasattr(backend, "complete"):
             raise LLMError("llm serve needs a backend with complete() (a TransformersBackend).")
-        super().__init__((host, port), _Handler)
-        self.backend, self.verbose, self.request_timeout = backend, verbose, request_timeout
+        self.backend, self.verbose, self.request_timeout = backend, verbose, float(request_timeout)
         self.model_name = model_name or getattr(backend, "name", "local")
         self.batcher = _Batcher(backend)
-        self.thread: threading.Thread | None = None
+        try:
+            self._transport = BackgroundServer(BodyLimit(build_app(self), MAX_BODY_BYTES), host, port,
+                                               verbose=verbose)
+        except LLMError:
+            self.batcher.close()
+            raise
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        """``(host, port)`` actually bound."""
+        return self._transport.address
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        host, port = self.server_address
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._transport.thread
+
+    def start(self) -> LLMServer:
+        """Serve from a background thread; returns once the server accepts requests."""
+        self._transport.start()
+        return self
 
     def close(self) -> None:
-        """Stop serving and free the port."""
-        if self.thread is not None:
-            self.shutdown()
-            self.thread.join(timeout=10)
+        """Stop serving and free the port (requests still running are given a few seconds)."""
+        self._transport.close()
         self.batcher.close()
-        self.server_close()
 
     def __enter__(self) -> LLMServer:
         return self
@@ -198,11 +246,13 @@ class LLMServer(ThreadingHTTPServer):
 
 
 def start_server(backend: Any, host: str = "127.0.0.1", port: int = 0, **options: Any) -> LLMServer:
-    """Serve ``backend`` from a background thread (``port=0`` picks a free port); close it when done."""
-    server = LLMServer(backend, host, port, **options)
-    server.thread = threading.Thread(target=server.serve_forever, name="llm-server", daemon=True)
-    server.thread.start()
-    return server
+    """Serve ``backend`` from a background thread (``port=0`` picks a free port); close it when done.
+
+    Example:
+        >>> with start_server(backend) as server:  # doctest: +SKIP
+        ...     ms.OpenAIBackend(server.url).generate(["Name a reel."])
+    """
+    return LLMServer(backend, host, port, **options).start()
 
 
 def serve(backend: Any, host: str = "127.0.0.1", port: int = 8000, *, duration: float | None = None,

@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 
 from musicsearch.errors import LLMError
+from musicsearch.llm.backends.base import Completion
 from musicsearch.llm.backends.openai import OpenAIBackend
-from musicsearch.llm.backends.server import start_server
+from musicsearch.llm.backends.server import LLMServer, _Batcher, start_server
 from tests.helpers.llm import tiny_backend
 
 
@@ -155,3 +156,108 @@ def test_cli_serve_runs_for_a_bounded_time_and_answers(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """A server that answers each POST with the next scripted ``(status, body)``: faults a real server may have."""
+
+    script: list[tuple[int, bytes]] = []
+    requests = 0
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).requests += 1
+        status, body = type(self).script.pop(0) if type(self).script else (200, b"{}")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json" if body.startswith(b"{") else "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def scripted():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    _Scripted.script, _Scripted.requests = [], 0
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+GOOD_REPLY = json.dumps({"choices": [{"message": {"content": "a reel"}, "finish_reason": "stop"}]}).encode()
+
+
+def test_client_errors_name_the_url_and_what_failed(scripted):
+    backend = OpenAIBackend(scripted, model="m", max_retries=0)
+    _Scripted.script = [(400, json.dumps({"error": {"message": "messages[0].role is wrong"}}).encode()),
+                        (200, b"<html>a login page</html>"),
+                        (200, json.dumps({"object": "nothing"}).encode())]
+    with pytest.raises(LLMError, match=f"{scripted}/chat/completions answered HTTP 400: messages.0..role is wrong"):
+        backend.generate(["hi"])
+    with pytest.raises(LLMError, match="did not return JSON.*a login page"):
+        backend.generate(["hi"])
+    with pytest.raises(LLMError, match="/chat/completions gave a reply that is not a chat completion"):
+        backend.generate(["hi"])
+
+
+def test_client_retries_busy_servers_as_asked(scripted):
+    busy = (503, json.dumps({"error": {"message": "busy"}}).encode())
+    _Scripted.script = [busy, (200, GOOD_REPLY)]
+    assert OpenAIBackend(scripted, model="m", max_retries=1).generate(["hi"]) == ["a reel"]
+    assert _Scripted.requests == 2
+    _Scripted.script = [busy, (200, GOOD_REPLY)]
+    with pytest.raises(LLMError, match="answered HTTP 503: busy"):
+        OpenAIBackend(scripted, model="m", max_retries=0).generate(["hi"])
+
+
+def test_server_binds_at_once_refuses_a_taken_port_and_frees_it_on_close():
+    backend = tiny_backend("causal")
+    server = LLMServer(backend, "127.0.0.1", 0)
+    port = server.server_address[1]
+    with pytest.raises(LLMError, match=f"cannot serve on 127.0.0.1:{port}.*another --port"):
+        LLMServer(backend, "127.0.0.1", port)
+    server.start()
+    assert OpenAIBackend(server.url, timeout=30).generate(["hi"], 2) is not None
+    server.close()
+    with start_server(backend, "127.0.0.1", port) as again:  # the port is free again
+        assert again.server_address[1] == port
+
+
+class _FailsOnBad:
+    """A backend that holds its first batch until released and refuses any batch with a "BAD" prompt."""
+
+    name, context_length = "fails-on-bad", 64
+
+    def __init__(self):
+        self.entered, self.release, self.batches = threading.Event(), threading.Event(), []
+
+    def complete(self, prompts, max_new_tokens, **options):
+        self.entered.set()
+        self.release.wait(10)
+        texts = [prompt[-1]["content"] for prompt in prompts]
+        self.batches.append(texts)
+        if any("BAD" in text for text in texts):
+            raise LLMError("prompt BAD exceeds the context")
+        return [Completion(text=text.upper()) for text in texts]
+
+
+def test_one_bad_prompt_does_not_fail_the_requests_batched_with_it():
+    backend = _FailsOnBad()
+    batcher = _Batcher(backend)
+    settings = (4, (), None, 0.0, 0)
+    try:
+        gate = batcher.submit([{"role": "user", "content": "gate"}], settings)  # holds the batcher busy
+        assert backend.entered.wait(10)  # the next three queue up while it waits: they form one batch
+        futures = [batcher.submit([{"role": "user", "content": text}], settings) for text in ("a", "BAD", "b")]
+        backend.release.set()
+        assert gate.result(10).text == "GATE"
+        assert futures[0].result(10).text == "A" and futures[2].result(10).text == "B"
+        with pytest.raises(LLMError, match="BAD"):
+            futures[1].result(10)
+        assert ["a", "BAD", "b"] in backend.batches  # they were one batch, then retried one by one
+    finally:
+        batcher.close()

@@ -1,23 +1,41 @@
-"""Saving and loading anything with weights: ``config.json`` + ``model.safetensors``, written atomically.
+"""Anything with weights on disk: ``config.json`` + ``model.safetensors`` in one version of a model folder.
 
 Every artifact's config carries a format version and the library versions that wrote it, so a file from
-a newer musicsearch is refused with a clear message instead of being misread. Nothing here unpickles.
+a newer musicsearch is refused with a clear message instead of being misread; it is read through the
+schema check (:mod:`musicsearch.artifacts.schema`). Non-finite weights are never written. Nothing here
+unpickles. The writers call these functions inside :func:`~musicsearch.artifacts.versions.publish`, on the
+staging folder; given a model folder instead of one of its versions, the readers read its current version.
+
+Example:
+    >>> with publish("models/demo", "model") as staging:  # doctest: +SKIP
+    ...     save_weights(staging, model.state_dict()); save_config(staging, "demo", {"size": 4})
+    >>> load_config("models/demo", "demo")["config"]  # doctest: +SKIP
+    {'size': 4}
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ArtifactError
+from ..errors import ArtifactError
+from .files import atomic_write_bytes, read_json, write_json
+from .kinds import MODEL
+from .schema import Field, check, field_error
+from .versions import resolve_version
 
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+
+CONFIG_SCHEMA = {
+    "kind": Field(str),
+    "format_version": Field(int, minimum=0),
+    "versions": Field(dict, required=False, values=Field(str)),
+    "config": Field(dict),
+}
 
 
 def library_versions() -> dict[str, str]:
@@ -33,52 +51,6 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename, so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        # mkstemp creates files readable by the owner only; artifacts are shared like any other file.
-        os.chmod(temporary, 0o666 & ~_current_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Text version of :func:`atomic_write_bytes` (UTF-8)."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def write_json(path: str | os.PathLike, payload: Any) -> None:
-    """Write ``payload`` as indented JSON, atomically."""
-    atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
-
-
-def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file with an error that names the file when it is missing or malformed."""
-    path = Path(path)
-    if not path.is_file():
-        raise ArtifactError(f"{path} does not exist; check the folder or rebuild the artifact.")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ArtifactError(f"{path} is not valid JSON ({error}); delete it and rebuild the artifact.") from error
-
-
 def save_config(directory: str | os.PathLike, kind: str, config: Mapping[str, Any], **extra: Any) -> Path:
     """Write ``config.json`` with the artifact kind, format version and library versions."""
     payload = {"kind": kind, "format_version": FORMAT_VERSION, "versions": library_versions(),
@@ -92,31 +64,49 @@ def load_config(directory: str | os.PathLike, kind: str) -> dict[str, Any]:
     """Read and check ``config.json`` written by :func:`save_config`.
 
     Raises:
-        ArtifactError: the folder or file is missing, of another kind, or from a newer format.
+        ArtifactError: the folder or file is missing, of another kind, from a newer format, or a field has
+            the wrong type (the message names the file and the field).
     """
     directory = Path(directory)
     if not directory.is_dir():
         raise ArtifactError(f"{directory} is not a folder; pass the folder written by save_pretrained().")
-    payload = read_json(directory / CONFIG_NAME)
+    path = resolve_version(directory, MODEL) / CONFIG_NAME
+    payload = read_json(path)
     if not isinstance(payload, dict) or "config" not in payload:
-        raise ArtifactError(f"{directory / CONFIG_NAME} has no 'config' field; it was not written by musicsearch.")
+        raise ArtifactError(f"{path} has no 'config' field; it was not written by musicsearch.")
     if payload.get("kind") != kind:
+        raise field_error(path, "kind", payload.get("kind"), f"{kind!r}: this folder holds another kind of model; "
+                          "check which folder you passed", missing="kind" not in payload)
+    found = payload.get("format_version")
+    if isinstance(found, int) and not isinstance(found, bool) and found > FORMAT_VERSION:
         raise ArtifactError(
-            f"{directory / CONFIG_NAME} holds a {payload.get('kind')!r} artifact, not a {kind!r}; "
-            "check which folder you passed.")
-    found = int(payload.get("format_version", 0))
-    if found > FORMAT_VERSION:
-        raise ArtifactError(
-            f"{directory / CONFIG_NAME} has format version {found}, newer than this musicsearch "
+            f"{path}: field 'format_version' is {found}, newer than this musicsearch "
             f"understands ({FORMAT_VERSION}); upgrade musicsearch (pip install -U musicsearch).")
-    return payload
+    return check(payload, CONFIG_SCHEMA, path, hint="Fix the field or save the model again.")
+
+
+def nonfinite_tensors(tensors: Mapping[str, Any]) -> list[str]:
+    """Names of the floating-point tensors holding NaN or infinity."""
+    import torch
+
+    return [name for name, tensor in tensors.items()
+            if torch.is_tensor(tensor) and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
 
 
 def save_weights(directory: str | os.PathLike, tensors: Mapping[str, Any], metadata: Mapping[str, str] | None = None) -> Path:
-    """Write a ``{name: torch.Tensor}`` mapping as ``model.safetensors``, atomically."""
+    """Write a ``{name: torch.Tensor}`` mapping as ``model.safetensors``, atomically.
+
+    Raises:
+        ArtifactError: a tensor holds NaN or infinity (named); nothing is written.
+    """
     from safetensors.torch import save
 
     contiguous = {name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()}
+    bad = nonfinite_tensors(contiguous)
+    if bad:
+        raise ArtifactError(f"refusing to save {Path(directory) / WEIGHTS_NAME}: tensor(s) {', '.join(bad[:5])}"
+                            f"{' ...' if len(bad) > 5 else ''} hold NaN or infinity (a diverged training run?). "
+                            "Lower the learning rate and train again.")
     path = Path(directory) / WEIGHTS_NAME
     atomic_write_bytes(path, save(contiguous, metadata=dict(metadata or {})))
     return path
@@ -126,11 +116,13 @@ def load_weights(directory: str | os.PathLike, filename: str = WEIGHTS_NAME) -> 
     """Read a safetensors file into ``{name: torch.Tensor}`` with a clear error when it is corrupted."""
     from safetensors.torch import load
 
-    path = Path(directory) / filename
-    if not path.is_file():
-        raise ArtifactError(f"{path} does not exist; the folder holds no weights. Re-run save_pretrained().")
+    path = resolve_version(directory, MODEL) / filename
     try:
-        return load(path.read_bytes())
+        data = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as error:
+        raise ArtifactError(f"{path} does not exist; the folder holds no weights. Re-run save_pretrained().") from error
+    try:
+        return load(data)
     except Exception as error:  # safetensors raises its own SafetensorError with no file name
         raise ArtifactError(
             f"{path} is not a readable safetensors file ({error}); it may be truncated or corrupted. "
@@ -156,3 +148,4 @@ def load_state_dict_strict(module: Any, state: Mapping[str, Any], source: str | 
             f"{source} does not match the model built from its config: {'; '.join(parts)}. "
             "The weights and config.json come from different models; re-save the model.")
     module.load_state_dict(dict(state), strict=True)
+

@@ -1,0 +1,1 @@
+"""Reliability suite: crash safety, hostile inputs, honest figures."""
