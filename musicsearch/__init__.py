@@ -27,7 +27,7 @@ _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     "errors": ("ABCError", "ArtifactError", "CorpusError", "EvaluationError", "LLMError", "MusicSearchError",
         "NonFiniteValues", "QueryError", "TrainingDiverged"),
     "paths": ("default_index_dir", "default_model_dir", "home"),
-    "artifacts": ("artifact_exists",),
+    "artifacts.versions": ("artifact_exists",),
     # data: ABC text, patches, features, captions, the corpus
     "data.abc": ("ParsedTune", "clean_abc", "parse_header", "parse_tune", "split_tunes"),
     "data.captions": ("CAPTION_TEMPLATES", "Tags", "caption_parts", "describe", "make_captions", "tags_of",
@@ -117,7 +117,7 @@ _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
 _EXPORTS: dict[str, str] = {name: module for module, names in _MODULE_EXPORTS.items() for name in names}
 
 if TYPE_CHECKING:  # editors and type checkers see every public name; at run time they load lazily
-    from .artifacts import artifact_exists
+    from .artifacts.versions import artifact_exists
     from .data.abc import ParsedTune, clean_abc, parse_header, parse_tune, split_tunes
     from .data.captions import (
         CAPTION_TEMPLATES,

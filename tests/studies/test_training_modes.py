@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import musicsearch as ms
+from musicsearch.artifacts import current_version
 from musicsearch.studies.training_modes import compare_training_modes
 from tests.helpers.model import tiny_corpus
 
@@ -19,7 +20,7 @@ def test_comparison_driver_runs_each_variant(tmp_path):
     # Each variant's model is kept, under a folder name made from the variant's name.
     assert sorted(path.name for path in tmp_path.iterdir()) == ["fine-tuned-masked-music", "frozen"]
     reloaded = ms.load_model(tmp_path / "fine-tuned-masked-music")
-    saved = json.loads((tmp_path / "frozen" / "config.json").read_text())
+    saved = json.loads((current_version(tmp_path / "frozen", "model") / "config.json").read_text())
     assert saved["preset"] == "tiny" and saved["training"]["steps"] == 2  # the run's facts travel with it
     assert (tmp_path / "frozen" / "history.json").is_file()
     # mlm_weight is a training setting (TrainingConfig), text_mode part of the architecture (ModelConfig).
