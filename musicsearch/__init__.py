@@ -38,9 +38,12 @@ _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     "data.features": ("key_words", "meter_words", "music_features", "origin_country", "parse_key",
         "tune_type"),
     "data.formats": ("to_abc",),
+    "data.melody": ("Melody", "parse_melody"),
+    "data.melody_abc": ("melody_to_abc",),
     "data.patches": ("END_ID", "MASK_ID", "PAD_ID", "PATCH_LENGTH", "VOCAB_SIZE", "abc_to_patches",
         "collate_patches", "patches_to_text", "split_bars"),
     "data.texts": ("query_caption", "training_texts"),
+    "data.transpose": ("transpose_abc",),
     # lut: lookup-table layers
     "lut.bench": ("bench_layers", "format_layer_table", "int8_dynamic", "lut_cost", "model_bytes",
         "time_calls", "torch_threads"),
@@ -61,6 +64,8 @@ _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     "search.index": ("SearchIndex", "load_index"),
     "search.keyword_search": ("KeywordSearch",),
     "search.keywords": ("KeywordIndex",),
+    "search.melody": ("MelodyBuildStats", "MelodyIndex", "MelodyMatch", "MelodySearchParams"),
+    "search.music_query": ("MelodyFallbackWarning", "MelodyFusion"),
     "search.queries": ("MAX_QUERY_CHARS", "Query", "parse_query"),
     # zeroshot
     "zeroshot.classifier": ("ZeroShotClassifier", "build_zero_shot_classifier"),
@@ -82,6 +87,8 @@ _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     "llm.rewrite": ("RewrittenQuery", "match_filters", "rewrite_query"),
     # evaluation
     "evaluation.ann": ("format_ann_results", "measure_index", "recall_at_k", "synthetic_embeddings"),
+    "evaluation.melody": ("Fragment", "IntervalNGramBaseline", "evaluate_melody", "format_melody_results",
+        "make_fragments"),
     "evaluation.retrieval": ("CATEGORY_QUERIES", "evaluate_retrieval", "format_report"),
     "evaluation.zeroshot": ("compare_templates", "evaluate_zero_shot", "format_zero_shot_results",
         "heldout_examples"),
@@ -90,6 +97,7 @@ _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     "training.history": ("TrainingHistory",),
     "training.loop": ("save_trained_model", "train"),
     "training.masked_music": ("corrupt_patches", "pretrain_masked_music"),
+    "training.melody_objective": ("remembered_fragment",),
     "training.sampling": ("collection_shares",),
     # studies
     "studies.lut_study": ("format_study_table", "study_classifier", "study_music_model"),
@@ -133,6 +141,8 @@ if TYPE_CHECKING:  # editors and type checkers see every public name; at run tim
     from .data.corpus_store import read_corpus, save_corpus
     from .data.features import key_words, meter_words, music_features, origin_country, parse_key, tune_type
     from .data.formats import to_abc
+    from .data.melody import Melody, parse_melody
+    from .data.melody_abc import melody_to_abc
     from .data.patches import (
         END_ID,
         MASK_ID,
@@ -145,6 +155,7 @@ if TYPE_CHECKING:  # editors and type checkers see every public name; at run tim
         split_bars,
     )
     from .data.texts import query_caption, training_texts
+    from .data.transpose import transpose_abc
     from .errors import (
         ABCError,
         ArtifactError,
@@ -157,6 +168,13 @@ if TYPE_CHECKING:  # editors and type checkers see every public name; at run tim
         TrainingDiverged,
     )
     from .evaluation.ann import format_ann_results, measure_index, recall_at_k, synthetic_embeddings
+    from .evaluation.melody import (
+        Fragment,
+        IntervalNGramBaseline,
+        evaluate_melody,
+        format_melody_results,
+        make_fragments,
+    )
     from .evaluation.retrieval import CATEGORY_QUERIES, evaluate_retrieval, format_report
     from .evaluation.zeroshot import (
         compare_templates,
@@ -207,6 +225,8 @@ if TYPE_CHECKING:  # editors and type checkers see every public name; at run tim
     from .search.index import SearchIndex, load_index
     from .search.keyword_search import KeywordSearch
     from .search.keywords import KeywordIndex
+    from .search.melody import MelodyBuildStats, MelodyIndex, MelodyMatch, MelodySearchParams
+    from .search.music_query import MelodyFallbackWarning, MelodyFusion
     from .search.queries import MAX_QUERY_CHARS, Query, parse_query
     from .studies.lut_study import format_study_table, study_classifier, study_music_model
     from .studies.lut_tasks import (
@@ -222,6 +242,7 @@ if TYPE_CHECKING:  # editors and type checkers see every public name; at run tim
     from .training.history import TrainingHistory
     from .training.loop import save_trained_model, train
     from .training.masked_music import corrupt_patches, pretrain_masked_music
+    from .training.melody_objective import remembered_fragment
     from .training.sampling import collection_shares
     from .ui.panels import load_lut_study, zero_shot_summary
     from .ui.search_view import hit_card_html, run_search

@@ -1,4 +1,8 @@
-"""``SearchBox``: a sentence, an ABC snippet or a score file → ranked hits with notation, audio preview and metadata."""
+"""``SearchBox``: a sentence, an ABC snippet or a score file → ranked hits with notation, audio preview and metadata.
+
+A music query (ABC or a score file) is shown as notation above its hits, and each hit's matched bars are
+highlighted in its notation.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 import ipywidgets as ipw
 import traitlets
 
-from musicsearch.ui.search_view import hit_card_html, message_html, run_search
+from musicsearch.ui.search_view import hit_card_html, message_html, query_html, run_search
 
 from ._common import guarded, message_area, query_input
 
@@ -18,8 +22,9 @@ class SearchBox(ipw.VBox):
     Args:
         index: a :class:`musicsearch.SearchIndex`.
         k: hits shown.
-        mode: ``"hybrid"`` (default: music content fused with titles, types and tags) or ``"content"``
-            (the music embeddings alone); text queries only.
+        mode: ``"hybrid"`` (default: for text, music content fused with titles, types and tags; for music,
+            melody matches fused with the embedding), ``"content"`` (the music embeddings alone) or
+            ``"melody"`` (the melodic matcher alone; music queries only).
         notation: engrave each hit with verovio (turn off for very fast previews).
 
     Example:
@@ -29,7 +34,7 @@ class SearchBox(ipw.VBox):
     """
 
     query = traitlets.Unicode("")
-    mode = traitlets.Enum(("content", "hybrid"), default_value="hybrid")
+    mode = traitlets.Enum(("content", "hybrid", "melody"), default_value="hybrid")
     k = traitlets.Int(5)
     hits = traitlets.List()  # the last hits (musicsearch.Hit)
     query_kind = traitlets.Unicode("")  # "text", "abc" or "file" after a search (musicsearch.search.queries)
@@ -41,17 +46,21 @@ class SearchBox(ipw.VBox):
         self.notation = notation
         self.input = query_input("a lively jig in D major — or ABC such as K:D |:dfa afd|gfe dcB|", "ms-query")
         self.mode_toggle = ipw.ToggleButtons(
-            options=["hybrid", "content"],
+            options=["hybrid", "content", "melody"],
             value=mode,
-            tooltips=["fused with titles, types and metadata", "music embeddings only"],
+            tooltips=["text: fused with titles, types and metadata; music: melody fused with the embedding",
+                      "music embeddings only", "the melody alone, in any key (music queries)"],
         )
         self.button = ipw.Button(description="Search", icon="search")
         self.button.add_class("ms-search-button")
         self.status = message_area()
+        self.query_view = ipw.HTML("")  # the query's bars, for a music query
+        self.query_view.add_class("ms-query-view")
         self.results = ipw.VBox([])
         self.results.add_class("ms-hits")
         super().__init__(
-            [ipw.HBox([self.input, self.button]), self.mode_toggle, self.status, self.results], **kwargs
+            [ipw.HBox([self.input, self.button]), self.mode_toggle, self.status, self.query_view, self.results],
+            **kwargs,
         )
         self.add_class("ms-searchbox")
         self.k, self.mode = k, mode
@@ -74,14 +83,18 @@ class SearchBox(ipw.VBox):
 
     def search(self, query: str) -> list[Any]:
         """Run the search and redraw; problems become a message above the (emptied) hit list."""
-        found = guarded(self.status, lambda: run_search(self.index, query, k=self.k, mode=self.mode))
+        notes: list[str] = []
+        found = guarded(self.status, lambda: run_search(self.index, query, k=self.k, mode=self.mode, notes=notes))
         if found is None:
-            self.hits, self.results.children = [], ()
+            self.hits, self.results.children, self.query_view.value = [], (), ""
             return []
         hits, self.query_kind = found
         self.hits = list(hits)
+        self.query_view.value = query_html(query) if self.notation and self.query_kind != "text" else ""
         self.results.children = [self._hit_row(hit) for hit in hits]
-        if not hits:
+        if notes:
+            self.status.value = message_html(" ".join(notes), level="info")
+        elif not hits:
             self.status.value = message_html("no hits", level="info")
         return self.hits
 

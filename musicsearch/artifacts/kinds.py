@@ -32,7 +32,8 @@ class ArtifactKind:
         return ("an " if self.label[0] in "aeiou" else "a ") + self.label
 
 
-INDEX = ArtifactKind("index", "index", "manifest.json", ("manifest.json", "index.faiss", "records.jsonl", "metadata.npy"))
+INDEX = ArtifactKind("index", "index", "manifest.json",
+                     ("manifest.json", "index.faiss", "records.jsonl", "metadata.npy", "melody.npz"))
 MODEL = ArtifactKind("model", "model", "config.json", ("config.json", "model.safetensors", "tokenizer"))
 CORPUS = ArtifactKind("corpus", "corpus", "records.parquet", ("records.parquet", "report.json"))
 CHECKPOINT = ArtifactKind("checkpoint", "training checkpoint", "state.json",

@@ -9,6 +9,7 @@ Examples::
     musicsearch search --queries queries.jsonl --output hits.jsonl
     musicsearch search --like my_tune.abc -k 5          # query by example
     musicsearch search "K:D |:dfa afd|gfe dcB|" -k 5    # query by example, typed as ABC
+    musicsearch search --like bars.xml --mode melody    # which tune are these bars from? (any key)
     musicsearch classify tunes.abc --labels "jig,reel,hornpipe"
 
 A query is read as the search box reads it (:func:`musicsearch.search.queries.parse_query`): the path of
@@ -145,9 +146,10 @@ def register(subparsers: Any) -> None:
     search.add_argument("--index", type=Path, default=None, help="index folder (default: the default index)")
     search.add_argument("--model", type=Path, default=None, help="model folder (default: the index's model)")
     search.add_argument("-k", "--k", type=int, default=10, help="number of hits (default 10)")
-    search.add_argument("--mode", choices=("content", "hybrid"), default="hybrid",
-                        help="hybrid (default): music embeddings fused with titles, composers, types and tags; "
-                             "content: music embeddings only")
+    search.add_argument("--mode", choices=("hybrid", "content", "melody"), default="hybrid",
+                        help="hybrid (default): for text, music embeddings fused with titles, composers, types "
+                             "and tags; for music (--like, ABC), melody matches fused with the embedding. "
+                             "content: music embeddings only. melody: the melodic matcher only (music queries)")
     search.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     search.add_argument("--abc", action="store_true", help="include each hit's ABC in JSON output")
     search.add_argument("--output", type=Path, default=None,
@@ -245,10 +247,13 @@ def _answer(index: Any, entries: list[QueryLine], args: argparse.Namespace) -> l
             if entry.error:
                 raise QueryError(entry.error)
             query, k = parse_query(entry.q), check_k(entry.k or args.k, len(index))
+            if query.kind == "text" and args.mode == "melody":
+                raise QueryError("mode 'melody' needs music (ABC or a score file), not text")
             if query.kind == "text":
                 good.append((len(payloads), query.value, k))
             else:
-                payload["hits"] = [hit.to_dict(abc=args.abc) for hit in search_query(index, query, k)]
+                payload["hits"] = [hit.to_dict(abc=args.abc)
+                                   for hit in search_query(index, query, k, mode=args.mode)]
         except (QueryError, ABCError, CorpusError) as error:  # a bad line, never a missing model or index
             payload["error"] = str(error)
         payloads.append(payload)

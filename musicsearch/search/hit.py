@@ -29,12 +29,25 @@ class Hit:
     metadata: dict[str, str] = field(default_factory=dict)
     abc: str = ""
     rank: int = 0  # 1-based position in the result list
+    # Melody search (:meth:`SearchIndex.search_music`); empty for text hits and tunes the melody did not find.
+    melody_score: float | None = None  # alignment score over the query's best possible: 1.0 = the query exactly
+    bar_span: tuple[int, int] | None = None  # first and last bar of this tune the query matched (0-based)
+    query_bar_span: tuple[int, int] | None = None  # the query's bars that matched
+    also_in: tuple[str, ...] = ()  # ids of tunes with the identical melody, shown as this one hit
 
     def to_dict(self, *, abc: bool = True) -> dict[str, Any]:
-        """A JSON-ready dict; ``abc=False`` leaves out the music text (batch output stays small)."""
+        """A JSON-ready dict; ``abc=False`` leaves out the music text (batch output stays small).
+
+        The melody fields appear only when set, so text hits keep the shape they always had.
+        """
         payload = asdict(self)
         if not abc:
             payload.pop("abc")
+        for name in _MELODY_FIELDS:
+            if payload[name] is None or payload[name] == ():
+                payload.pop(name)
+            elif isinstance(payload[name], tuple):
+                payload[name] = list(payload[name])
         return payload
 
     @classmethod
@@ -64,7 +77,24 @@ class Hit:
                    ref=value.get("ref"), score=float(value.get("score") or 0.0),
                    title=value.get("title") or metadata.get("title"),
                    collection=str(value.get("collection") or ""), metadata=metadata,
-                   abc=str(value.get("abc") or ""), rank=int(value.get("rank") or rank))
+                   abc=str(value.get("abc") or ""), rank=int(value.get("rank") or rank),
+                   melody_score=_optional_float(value.get("melody_score")), bar_span=_span(value.get("bar_span")),
+                   query_bar_span=_span(value.get("query_bar_span")),
+                   also_in=tuple(str(item) for item in value.get("also_in") or ()))
+
+
+_MELODY_FIELDS = ("melody_score", "bar_span", "query_bar_span", "also_in")
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _span(value: Any) -> tuple[int, int] | None:
+    """A bar span read back from JSON (a list of two numbers), or None."""
+    if value is None or len(value) != 2:
+        return None
+    return int(value[0]), int(value[1])
 
 
 def format_hits(hits: Sequence[Hit], *, width: int = 44) -> str:
@@ -80,5 +110,28 @@ def format_hits(hits: Sequence[Hit], *, width: int = 44) -> str:
     for hit in hits:
         title = (hit.title or "(untitled)")[:width]
         kind = (hit.metadata.get("rhythm") or "")[:10]
-        rows.append(f"{hit.rank:>3}  {hit.score:6.3f}  {title:<{width}}  {kind:<10}  {hit.collection:<14}  {hit.id}")
+        row = f"{hit.rank:>3}  {hit.score:6.3f}  {title:<{width}}  {kind:<10}  {hit.collection:<14}  {hit.id}"
+        rows.append(row + describe_match(hit, prefix="  "))
     return "\n".join(rows)
+
+
+def describe_match(hit: Hit, *, prefix: str = "") -> str:
+    """Where a melody query matched a hit, in words (``""`` for a hit without melody fields).
+
+    Bars are shown 1-based, as a musician counts them (a pickup is bar 1).
+
+    Example:
+        >>> describe_match(Hit("a#1", "a.abc", "1", 1.0, "The Kesh", "c", bar_span=(4, 5), query_bar_span=(0, 1),
+        ...                    melody_score=0.9, also_in=("b#2",)))
+        'bars 5-6 (query bars 1-2, melody 0.90); also in b#2'
+    """
+    parts = []
+    if hit.bar_span is not None:
+        text = f"bars {hit.bar_span[0] + 1}-{hit.bar_span[1] + 1}"
+        if hit.query_bar_span is not None:
+            text += f" (query bars {hit.query_bar_span[0] + 1}-{hit.query_bar_span[1] + 1}"
+            text += f", melody {hit.melody_score:.2f})" if hit.melody_score is not None else ")"
+        parts.append(text)
+    if hit.also_in:
+        parts.append("also in " + ", ".join(hit.also_in))
+    return prefix + "; ".join(parts) if parts else ""

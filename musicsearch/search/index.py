@@ -13,6 +13,8 @@ see :mod:`musicsearch.artifacts.versions`; ``dir/CURRENT`` names the current ``d
     v-*/index.faiss     the faiss index (faiss's own format)
     v-*/records.jsonl   one record per line, in index order
     v-*/metadata.npy    (N, D) float32 text embeddings of the metadata (hybrid search)
+    v-*/melody.npz      the melody index of the same tunes (melody search; a folder saved without it
+                        builds one from the records on the first music query, once)
 
 Behaviour on bad input (documented, never a faiss crash): an empty or whitespace query and ``k <= 0``
 raise :class:`QueryError`; a query longer than :data:`~musicsearch.search.queries.MAX_QUERY_CHARS` is cut at a word boundary with a
@@ -31,15 +33,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import ArtifactError, CorpusError, QueryError
 from . import ann
 from .hit import Hit
-from .queries import clean_query, music_query
+from .queries import clean_query
 from .store import read_index_folder, write_index_folder
+
+if TYPE_CHECKING:
+    from .melody import MelodyIndex
 
 MODES = ("content", "hybrid")
 
@@ -61,7 +66,8 @@ class SearchIndex:
 
     def __init__(self, faiss_index: Any, records: Sequence[Any], *, kind: str = "flat", model: Any = None,
                  fingerprint: str | None = None, params: ann.ANNParams | None = None,
-                 metadata_vectors: np.ndarray | None = None, model_dir: str | None = None) -> None:
+                 metadata_vectors: np.ndarray | None = None, model_dir: str | None = None,
+                 melody_index: MelodyIndex | None = None) -> None:
         if faiss_index.ntotal != len(records):
             raise ArtifactError(f"index holds {faiss_index.ntotal} vectors but {len(records)} records.")
         self.faiss_index = faiss_index
@@ -73,6 +79,7 @@ class SearchIndex:
         self.model_dir = model_dir
         self._model = None
         self._keyword_index = None  # built on the first hybrid query
+        self._melody_index = melody_index  # built on the first music query when the folder had none
         if model is not None:
             self.model = model
 
@@ -104,8 +111,10 @@ class SearchIndex:
 
             metadata_vectors = ann.as_matrix(model.encode_text([metadata_text(r) for r in records],
                                                                batch_size=batch_size, progress=progress))
-        return cls.from_embeddings(vectors, records, kind=kind, model=model, params=params,
-                                   metadata_vectors=metadata_vectors)
+        index = cls.from_embeddings(vectors, records, kind=kind, model=model, params=params,
+                                    metadata_vectors=metadata_vectors)
+        index.melody_index  # noqa: B018 - built now (seconds), so save() stores it beside the embeddings
+        return index
 
     @classmethod
     def from_embeddings(cls, vectors: Any, records: Sequence[Any], *, kind: str = "flat", model: Any = None,
@@ -155,6 +164,15 @@ class SearchIndex:
         self.fingerprint = found
         self._model = model
 
+    @property
+    def melody_index(self) -> MelodyIndex:
+        """The melodies of the indexed tunes (same rows), for :meth:`search_music`; built once when missing."""
+        if self._melody_index is None:
+            from .melody import MelodyIndex
+
+            self._melody_index = MelodyIndex.build(self.records)
+        return self._melody_index
+
     def set_search_params(self, *, nprobe: int | None = None, ef_search: int | None = None) -> None:
         """Trade recall for speed on an approximate index (IVF ``nprobe``, HNSW ``ef_search``)."""
         if nprobe is not None:
@@ -196,21 +214,28 @@ class SearchIndex:
             return [hybrid_search(self, text, vector, k, weights) for text, vector in zip(texts, vectors)]
         return self.search_vectors(vectors, k)
 
-    def search_music(self, query: Any, k: int = 10, *, include_self: bool = False) -> list[Hit]:
-        """Tunes similar to a tune: an ABC string, a record, or the path of a score file.
+    def search_music(self, query: Any, k: int = 10, *, mode: str = "hybrid", include_self: bool = False,
+                     fusion: Any = None) -> list[Hit]:
+        """Tunes a piece of music is (its melody) or is like (its embedding): ABC, a record or a score file.
 
-        The query tune itself (same id, or identical ABC) is left out unless ``include_self``.
+        Args:
+            query: ABC text (a few bars or a whole tune), a record, or the path of a score file.
+            k: number of hits; tunes with identical melodies count once (the hit's ``also_in`` lists the rest).
+            mode: ``"hybrid"`` (default: melody matches first, the embedding breaks ties and fills),
+                ``"melody"`` (the melodic matcher alone) or ``"content"`` (the embedding alone); see
+                :mod:`musicsearch.search.music_query` for the rule and the fallback on queries the
+                melodic matcher refuses.
+            include_self: keep the query tune itself (same id, or identical ABC), left out by default.
+            fusion: hybrid :class:`~musicsearch.search.music_query.MelodyFusion`; ``None`` = tuned defaults.
+
+        Example:
+            >>> hit = index.search_music("K:D\\nL:1/8\\nd2fd A2FA|d2fd e2ge|", k=1)[0]  # doctest: +SKIP
+            >>> hit.bar_span, hit.also_in  # doctest: +SKIP
+            ((8, 9), ())
         """
-        abc, own_id = music_query(query)
-        vector = ann.as_matrix(self.model.encode_music([abc]), dim=self.dim, what="query embedding")
-        extra = 0 if include_self else 1
-        hits = self.search_vectors(vector, ann.check_k(k, len(self)) + extra)[0]
-        if not include_self:
-            hits = [hit for hit in hits if hit.id != own_id and hit.abc.strip() != abc.strip()]
-        hits = hits[:k]
-        for rank, hit in enumerate(hits, 1):
-            hit.rank = rank
-        return hits
+        from .music_query import search_music
+
+        return search_music(self, query, k, mode=mode, include_self=include_self, fusion=fusion)
 
     def search_vectors(self, vectors: Any, k: int = 10) -> list[list[Hit]]:
         """Hits for precomputed query embeddings ``(Q, D)``: one list per row."""
@@ -238,7 +263,7 @@ class SearchIndex:
                     "count": len(self), "corpus_hash": corpus_hash(self.records), "params": self.params.to_dict(),
                     "model_dir": self.model_dir or _model_source(self._model)}
         return write_index_folder(directory, manifest, ann.serialize(self.faiss_index), self.records,
-                                  self.metadata_vectors)
+                                  self.metadata_vectors, _melody_bytes(self._melody_index))
 
     @classmethod
     def load(cls, directory: str | Path | None = None, model: Any = None) -> SearchIndex:
@@ -256,7 +281,7 @@ class SearchIndex:
         from ..paths import default_index_dir
 
         folder = Path(directory) if directory is not None else default_index_dir()
-        manifest, index_bytes, records, metadata_vectors = read_index_folder(folder)
+        manifest, index_bytes, records, metadata_vectors, melody_index = read_index_folder(folder)
         faiss_index = ann.deserialize(index_bytes, str(folder / "index.faiss"))
         if faiss_index.ntotal != manifest["count"] or faiss_index.d != manifest["dim"]:
             raise ArtifactError(f"{folder / 'index.faiss'} holds {faiss_index.ntotal}x{faiss_index.d} vectors but "
@@ -267,7 +292,8 @@ class SearchIndex:
                                 f"index.faiss holds a {found_kind!r} index; rebuild the index.")
         params = ann.ANNParams.from_dict(manifest.get("params"))
         index = cls(faiss_index, records, kind=manifest["index_kind"], fingerprint=manifest["model_fingerprint"],
-                    params=params, metadata_vectors=metadata_vectors, model_dir=manifest.get("model_dir"))
+                    params=params, metadata_vectors=metadata_vectors, model_dir=manifest.get("model_dir"),
+                    melody_index=melody_index)
         ann.set_search_params(faiss_index, index.kind, params)
         if model is not None:
             index.model = model
@@ -297,6 +323,16 @@ def _faiss_kind(faiss_index: Any) -> str:
     except (RuntimeError, TypeError):
         return "other"
     return "ivf"
+
+
+def _melody_bytes(melody_index: MelodyIndex | None) -> bytes | None:
+    """The ``.npz`` bytes of a melody index (``MelodyIndex.save`` writes files), or None when there is none."""
+    if melody_index is None:
+        return None
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="musicsearch-melody-") as folder:
+        return melody_index.save(Path(folder) / "melody.npz").read_bytes()
 
 
 def _model_source(model: Any) -> str | None:

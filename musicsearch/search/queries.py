@@ -73,22 +73,30 @@ def search_query(index: Any, query: Query, k: int = 10, *, mode: str = "content"
         index: a :class:`~musicsearch.search.index.SearchIndex` (``search`` and ``search_music``).
         query: from :func:`parse_query`.
         k: number of hits.
-        mode: ``"content"`` or ``"hybrid"``; it applies to text only (a tune has no words to fuse).
+        mode: for text ``"content"`` or ``"hybrid"`` (metadata fused in); for music ``"hybrid"`` (melody
+            matches fused with the embedding), ``"melody"`` or ``"content"``
+            (see :mod:`musicsearch.search.music_query`). ``"melody"`` needs music, not text.
 
     Raises:
-        QueryError: a bad text query or ``k``.
+        QueryError: a bad text query or ``k``, a text query in ``"melody"`` mode, or a music query the
+            melodic matcher refuses in ``"melody"`` mode (too few notes, too long, an unknown key).
         ABCError: an ABC snippet with no notes or that cannot be read.
 
     Example:
-        >>> hits = search_query(index, parse_query("K:D |:dfa afd|"), k=3)  # doctest: +SKIP
+        >>> hits = search_query(index, parse_query("K:D |:dfa afd|"), k=3, mode="melody")  # doctest: +SKIP
     """
     if query.kind == "text":
+        if mode == "melody":
+            raise QueryError("mode 'melody' searches by notes: give ABC (e.g. 'K:D |:dfa afd|') or a score "
+                             "file, or choose mode 'hybrid' or 'content' for text.")
         return index.search(query.value, k, mode=mode)
     if query.kind == "file":
-        return index.search_music(Path(query.value), k)
+        return index.search_music(Path(query.value), k, mode=mode)
     try:
-        return index.search_music(query.value, k)
+        return index.search_music(query.value, k, mode=mode)
     except QueryError as error:
+        if mode == "melody" or str(error).startswith("unknown music search mode"):
+            raise  # the ABC was read; the melodic matcher says why it cannot use it
         raise ABCError(f"this ABC snippet could not be read: {error}") from error
 
 

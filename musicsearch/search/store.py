@@ -7,7 +7,7 @@ allowed values, required or not) and records the SHA-256 and size of every file;
 truncated or edited file is reported by name instead of reaching faiss (which would abort) or NumPy.
 
 Example:
-    >>> manifest, index_bytes, records, metadata = read_index_folder("indexes/default")  # doctest: +SKIP
+    >>> manifest, index_bytes, records, metadata, melody = read_index_folder("indexes/default")  # doctest: +SKIP
     >>> manifest["count"] == len(records)  # doctest: +SKIP
     True
 """
@@ -36,6 +36,7 @@ MANIFEST = "manifest.json"
 INDEX_FILE = "index.faiss"
 RECORDS_FILE = "records.jsonl"
 METADATA_FILE = "metadata.npy"
+MELODY_FILE = "melody.npz"  # the melody index (:class:`~musicsearch.search.melody.MelodyIndex`), same rows
 _REBUILD = "rebuild it with `musicsearch index --model DIR --out FOLDER` (or `make model` for the default index)"
 
 _FILE_ENTRY = Field(dict, fields={"sha256": Field(str, pattern="[0-9a-f]{64}", note="64 hexadecimal digits"),
@@ -61,14 +62,19 @@ MANIFEST_SCHEMA = {
     "params": Field(dict, required=False, fields=PARAMS_SCHEMA),
     "model_dir": Field(str, required=False, nullable=True),
     "versions": Field(dict, required=False, values=Field(str)),
-    "files": Field(dict, values=_FILE_ENTRY, keys=(INDEX_FILE, RECORDS_FILE, METADATA_FILE),
-                   note=f"a mapping of {INDEX_FILE}, {RECORDS_FILE} (and {METADATA_FILE}) to their sha256 and bytes"),
+    "files": Field(dict, values=_FILE_ENTRY, keys=(INDEX_FILE, RECORDS_FILE, METADATA_FILE, MELODY_FILE),
+                   note=f"a mapping of {INDEX_FILE}, {RECORDS_FILE} (and {METADATA_FILE}, {MELODY_FILE}) to their "
+                        "sha256 and bytes"),
 }
 
 
 def write_index_folder(directory: str | os.PathLike, manifest: dict[str, Any], index_bytes: bytes,
-                       records: Sequence[Any], metadata_vectors: np.ndarray | None) -> Path:
+                       records: Sequence[Any], metadata_vectors: np.ndarray | None,
+                       melody_bytes: bytes | None = None) -> Path:
     """Publish the index files and a manifest as the new version of ``directory``.
+
+    ``melody_bytes`` (the melody index's ``.npz``) goes in the same version, so a reader sees the faiss
+    index and the melody index of one build, never one old and one new.
 
     Raises:
         ArtifactError: ``directory`` holds another artifact or files of its own (choose another folder).
@@ -79,6 +85,8 @@ def write_index_folder(directory: str | os.PathLike, manifest: dict[str, Any], i
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(metadata_vectors, dtype=np.float32), allow_pickle=False)
         files[METADATA_FILE] = buffer.getvalue()
+    if melody_bytes is not None:
+        files[MELODY_FILE] = melody_bytes
     versions = artifacts.library_versions()
     versions["faiss"] = _faiss_version()
     with artifacts.publish(target, artifacts.INDEX, exclusive=True) as staging:
@@ -91,11 +99,12 @@ def write_index_folder(directory: str | os.PathLike, manifest: dict[str, Any], i
     return target
 
 
-def read_index_folder(folder: Path) -> tuple[dict[str, Any], bytes, list[Any], np.ndarray | None]:
+def read_index_folder(folder: Path) -> tuple[dict[str, Any], bytes, list[Any], np.ndarray | None, Any]:
     """Read and verify the current version of a folder written by :func:`write_index_folder`.
 
     Returns:
-        ``(manifest, faiss index bytes, records, metadata vectors or None)``.
+        ``(manifest, faiss index bytes, records, metadata vectors or None, melody index or None)``; a folder
+        saved before melody search has no melody index (the caller builds one from the records).
 
     Raises:
         ArtifactError: naming the missing, corrupted or incompatible file (and field) and how to rebuild it.
@@ -125,7 +134,7 @@ def read_manifest(version: Path) -> dict[str, Any]:
     return manifest
 
 
-def _read_version(folder: Path) -> tuple[dict[str, Any], bytes, list[Any], np.ndarray | None]:
+def _read_version(folder: Path) -> tuple[dict[str, Any], bytes, list[Any], np.ndarray | None, Any]:
     manifest = read_manifest(folder)
     contents = {name: _read_checked(folder, name, expected) for name, expected in manifest["files"].items()}
     records = records_from_jsonl(contents[RECORDS_FILE], folder / RECORDS_FILE)
@@ -136,7 +145,19 @@ def _read_version(folder: Path) -> tuple[dict[str, Any], bytes, list[Any], np.nd
     if METADATA_FILE in contents:
         metadata_vectors = _read_matrix(contents[METADATA_FILE], folder / METADATA_FILE,
                                         (manifest["count"], manifest["dim"]))
-    return manifest, contents[INDEX_FILE], records, metadata_vectors
+    melody = _read_melody(folder / MELODY_FILE, records) if MELODY_FILE in contents else None
+    return manifest, contents[INDEX_FILE], records, metadata_vectors, melody
+
+
+def _read_melody(path: Path, records: Sequence[Any]) -> Any:
+    """The melody index of a version (its checksum already verified), checked to have the records' rows."""
+    from .melody import MelodyIndex
+
+    melody = MelodyIndex.load(path)
+    if melody.ids != [str(record.id) for record in records]:
+        raise ArtifactError(f"{path} does not describe the tunes of {RECORDS_FILE} (ids or order differ); "
+                            f"{_REBUILD}.")
+    return melody
 
 
 def _read_matrix(data: bytes, path: Path, shape: tuple[int, int]) -> np.ndarray:

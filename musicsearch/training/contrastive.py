@@ -4,7 +4,8 @@ A batch holds tunes of similar length drawn with the collection shares of
 :mod:`musicsearch.training.sampling`. Each tune gets one of its candidate texts (frozen text encoder: a
 row of the pre-computed embeddings; fine-tuning: half the time a fresh text-dropout variant of its
 caption parts). With a masked-music decoder, the corrupted patches' reconstruction loss is added with
-weight ``mlm_weight``.
+weight ``mlm_weight``; with ``melody_weight > 0``, the fragment-to-tune loss of
+:mod:`musicsearch.training.melody_objective` is added with that weight.
 
 Example:
     >>> record = contrastive_step(run)  # doctest: +SKIP
@@ -23,6 +24,7 @@ from ..data.texts import short_dropout
 from ..models.losses import clip_loss, retrieval_accuracy
 from .divergence import check_step, check_weights, trainable
 from .masked_music import corrupt_patches
+from .melody_objective import fragment_batch, melody_loss, step_rng
 from .run import TrainingRun
 
 
@@ -43,6 +45,16 @@ def _text_inputs(run: TrainingRun, indices: list[int]) -> dict[str, Any]:
     return {"texts": texts}
 
 
+def _fragment_inputs(run: TrainingRun, indices: list[int]) -> dict[str, torch.Tensor]:
+    # Seeded by step, not drawn from py_rng: turning the objective on leaves the text choices unchanged.
+    training = run.config.training
+    fragments, fragment_mask = fragment_batch(
+        [run.data.abc[i] for i in indices], step_rng(training.seed, run.step), min_bars=training.melody_min_bars,
+        max_bars=training.melody_max_bars, noise=training.melody_noise, transpose_share=training.melody_transpose,
+        max_patches=run.config.architecture.max_patches)
+    return {"fragments": fragments.to(run.device), "fragment_mask": fragment_mask.to(run.device)}
+
+
 def contrastive_step(run: TrainingRun) -> dict[str, Any]:
     """One optimisation step of ``run``; returns its record (losses, lr, logit scale, gradient norm, ...)."""
     training = run.config.training
@@ -52,6 +64,8 @@ def contrastive_step(run: TrainingRun) -> dict[str, Any]:
     if run.decoder is not None:
         corrupted, selected = corrupt_patches(patches.cpu(), mask.cpu(), run.mask_generator, training.mask_ratio)
         inputs.update(corrupted=corrupted.to(run.device), selected=selected.to(run.device))
+    if training.melody_weight > 0:
+        inputs.update(_fragment_inputs(run, indices))
     result = run.module(patches, mask, **inputs)
     contrastive = clip_loss(result["music"], result["text"], result["scale"])
     loss = contrastive
@@ -62,6 +76,10 @@ def contrastive_step(run: TrainingRun) -> dict[str, Any]:
                                                 ignore_index=0)
         loss = loss + training.mlm_weight * mlm
         record["mlm_loss"] = mlm.item()
+    if training.melody_weight > 0:
+        melody = melody_loss(result["fragment_music"], result["music"], result["scale"])
+        loss = loss + training.melody_weight * melody
+        record["melody_loss"] = melody.item()
     run.optimizer.zero_grad(set_to_none=True)
     run.accelerator.backward(loss) if run.accelerator else loss.backward()
     trained = trainable(run.module)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +30,7 @@ class TrainingSet:
     ids: list[str]  # record ids (for error messages and reports)
     texts: list[list[str]]  # candidate texts per tune
     parts: list[list[str]]  # caption parts without title (fresh dropout in fine-tune mode)
+    abc: list[str] = field(default_factory=list)  # the tune's ABC text (fragments for the melodic objective)
 
     def __len__(self) -> int:
         return len(self.patches)
@@ -62,6 +63,7 @@ def build_training_set(records, *, max_patches: int, variants: int, max_parts: i
         data.ids.append(record.id)
         data.texts.append(texts)
         data.parts.append(content_parts(record.caption_parts or []))
+        data.abc.append(record.abc)
     if no_text:
         warnings.warn(f"{len(no_text)} tune(s) have no caption and were left out of training "
                       f"(e.g. {no_text[0]}); give them captions or metadata.", stacklevel=2)

@@ -8,9 +8,10 @@
    explicit per-collection ratios, seeded random states, frozen text embeddings (:mod:`.run`);
 3. **resume** from ``out/checkpoint`` when one exists (:mod:`.checkpoints`), otherwise **pretrain** the music
    encoder on masked music when ``mlm_pretrain_steps > 0`` (:mod:`.masked_music`);
-4. **the contrastive loop** — symmetric InfoNCE (plus the masked-music loss when ``mlm_weight > 0``),
-   gradient clipping, a progress bar with loss and tunes/s (:mod:`.contrastive`), with periodic held-out
-   **evaluation** and resumable **checkpoints**;
+4. **the contrastive loop** — symmetric InfoNCE (plus the masked-music loss when ``mlm_weight > 0`` and the
+   fragment-to-tune loss when ``melody_weight > 0``, :mod:`.melody_objective`), gradient clipping, a
+   progress bar with loss and tunes/s (:mod:`.contrastive`), with periodic held-out **evaluation** and
+   resumable **checkpoints**;
 5. **finish** — a last evaluation, run facts, the saved model.
 
 A step whose loss or weights stop being finite ends the run with

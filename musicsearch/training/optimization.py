@@ -27,7 +27,7 @@ class TrainingModule(torch.nn.Module):
     """Model + (optional) masked-music decoder behind one ``forward``, so data-parallel wrappers see all.
 
     Returns a dict: ``music`` and ``text`` features, the logit ``scale``, and ``mlm_logits`` of the selected
-    patches when ``corrupted`` patches are given.
+    patches when ``corrupted`` patches are given, and ``fragment_music`` features when ``fragments`` are.
     """
 
     def __init__(self, model: MusicTextModel, decoder: PatchDecoder | None) -> None:
@@ -35,13 +35,16 @@ class TrainingModule(torch.nn.Module):
         self.model = model
         self.decoder = decoder
 
-    def forward(self, patches, mask, text_pooled=None, texts=None, corrupted=None, selected=None):
+    def forward(self, patches, mask, text_pooled=None, texts=None, corrupted=None, selected=None, fragments=None,
+                fragment_mask=None):
         model = self.model
         out = {"music": model.music_features(patches, mask), "scale": model.logit_scale()}
         out["text"] = model.text_proj(text_pooled) if text_pooled is not None else model.text_features(texts)
         if corrupted is not None:
             _, hidden = model.music_encoder(corrupted, mask, return_hidden=True)
             out["mlm_logits"] = self.decoder(hidden[selected])
+        if fragments is not None:
+            out["fragment_music"] = model.music_features(fragments, fragment_mask)
         return out
 
     def weights_to_save(self) -> dict[str, torch.Tensor]:

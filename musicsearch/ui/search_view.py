@@ -19,11 +19,17 @@ from typing import Any
 SHOWN_FIELDS = ("rhythm", "meter", "key", "origin", "composer", "region")
 
 
-def run_search(index: Any, query: str, *, k: int = 5, mode: str = "content") -> tuple[list[Any], str]:
+def run_search(index: Any, query: str, *, k: int = 5, mode: str = "content",
+               notes: list[str] | None = None) -> tuple[list[Any], str]:
     """Search ``index`` with a sentence, an ABC snippet or a score file's path; returns ``(hits, kind)``.
 
     ``kind`` is ``"text"``, ``"abc"`` or ``"file"`` (see :func:`~musicsearch.search.queries.parse_query`);
-    ABC and files are queries by example (``index.search_music``), and ``mode`` applies to text only.
+    ABC and files are queries by music (``index.search_music``: ``mode`` ``"hybrid"`` fuses melody matches
+    with the embedding, ``"melody"`` and ``"content"`` use one of them).
+
+    Args:
+        notes: when a list, why the search fell back (a melody the matcher could not use) is appended to
+            it instead of being warned, so a widget can show it.
 
     Raises:
         QueryError: empty query or unknown mode.
@@ -34,19 +40,56 @@ def run_search(index: Any, query: str, *, k: int = 5, mode: str = "content") -> 
         >>> len(hits), kind  # doctest: +SKIP
         (3, 'text')
     """
+    import warnings
+
+    from ..search.music_query import MelodyFallbackWarning
     from ..search.queries import parse_query, search_query
 
     parsed = parse_query(query)
-    return search_query(index, parsed, k, mode=mode), parsed.kind
+    if notes is None:
+        return search_query(index, parsed, k, mode=mode), parsed.kind
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MelodyFallbackWarning)
+        hits = search_query(index, parsed, k, mode=mode)
+    for warning in caught:
+        if issubclass(warning.category, MelodyFallbackWarning):
+            notes.append(str(warning.message))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return hits, parsed.kind
 
 
-def notation_html(abc: str, *, scale: int = 28, page_width: int = 2200) -> str:
-    """The first system(s) of a tune as inline SVG, or a short note when it cannot be engraved."""
+def query_html(query: str, *, scale: int = 28, page_width: int = 2200) -> str:
+    """The bars of a music query (ABC or a score file's path) as notation, shown above its hits; ``""`` for text.
+
+    Example:
+        >>> 'ms-query-notation' in query_html("K:D |:dfa afd|gfe dcB|")  # doctest: +SKIP
+        True
+    """
+    from ..errors import MusicSearchError
+    from ..search.queries import music_query, parse_query
+
+    parsed = parse_query(query)
+    if parsed.kind == "text":
+        return ""
+    try:
+        abc, _ = music_query(parsed.value)
+    except MusicSearchError as error:
+        return message_html(f"cannot show the query: {error}")
+    picture = notation_html(abc, scale=scale, page_width=page_width)
+    return f'<div class="ms-query-notation"><div style="font-size:85%;color:#555">your query</div>{picture}</div>'
+
+
+def notation_html(abc: str, *, scale: int = 28, page_width: int = 2200,
+                  highlight: tuple[int, int] | None = None) -> str:
+    """The first system(s) of a tune as inline SVG (``highlight``: bars to colour), or a short note when it
+    cannot be engraved."""
     from ..errors import ABCError
     from ..viz.notation import render_svg
 
     try:
-        return f'<div class="ms-notation">{render_svg(abc, scale=scale, page_width=page_width)}</div>'
+        svg = render_svg(abc, scale=scale, page_width=page_width, highlight=highlight)
+        return f'<div class="ms-notation">{svg}</div>'
     except (ABCError, RuntimeError) as error:
         return (
             f'<div class="ms-notation ms-message">notation unavailable: {html.escape(str(error)[:120])}</div>'
@@ -61,6 +104,7 @@ def hit_card_html(hit: Any, *, notation: bool = True) -> str:
         True
     """
     from ..data.features import record_key, record_meter
+    from ..search.hit import Hit, describe_match
 
     metadata = dict(getattr(hit, "metadata", {}) or {})
     abc = getattr(hit, "abc", "") or ""
@@ -75,9 +119,11 @@ def hit_card_html(hit: Any, *, notation: bool = True) -> str:
     )
     body = f'<div class="ms-meta" style="font-size:85%;color:#555">{" · ".join(facts)}</div>'
     source = f'<div class="ms-source" style="font-size:75%;color:#888">{html.escape(str(hit.id))}</div>'
-    picture = notation_html(abc) if notation and abc else ""
+    where = describe_match(Hit.of(hit))
+    match = f'<div class="ms-match-info" style="font-size:85%;color:#d62728">{html.escape(where)}</div>' if where else ""
+    picture = notation_html(abc, highlight=getattr(hit, "bar_span", None)) if notation and abc else ""
     style = "border-top:1px solid #ddd;padding:4px 0"
-    return f'<div class="ms-hit" style="{style}">{head}{body}{source}{picture}</div>'
+    return f'<div class="ms-hit" style="{style}">{head}{body}{match}{source}{picture}</div>'
 
 
 def message_html(text: str, *, level: str = "error") -> str:

@@ -251,3 +251,32 @@ def test_jsonl_queries_come_back_unchanged(queries):
 def test_plain_lines_are_queries(queries):
     entries = parse_query_lines("\r\n".join(queries).encode())
     assert [entry.q for entry in entries] == [q.strip() for q in queries]
+
+
+def test_like_a_fragment_in_melody_mode_reports_the_matched_bars(tmp_path, capsys):
+    from tests.helpers.melody_records import fragment, make_melody_records
+    from tests.helpers.search import FakeModel
+
+    folder = ms.SearchIndex.build(FakeModel(), make_melody_records(), progress=False).save(tmp_path / "index")
+    bars = tmp_path / "bars.abc"
+    bars.write_text("X:1\nT:Remembered\n" + fragment(8, 1, bars=3) + "\n")
+    # melody mode needs no model: the index's fake model is never loaded
+    code, out, _ = _run(capsys, "search", "--like", bars, "--index", folder, "--mode", "melody", "-k", 2, "--json")
+    hit = json.loads(out)["hits"][0]
+    assert code == 0 and hit["id"] == "melodies/tune08.abc#1" and hit["bar_span"] == [1, 3]
+    code, out, _ = _run(capsys, "search", "--like", bars, "--index", folder, "--mode", "melody", "-k", 1)
+    assert code == 0 and "bars 2-4" in out  # the table counts bars from 1
+    code, _, err = _run(capsys, "search", "a jig", "--index", folder, "--mode", "melody")
+    assert code == 2 and "searches by notes" in err
+
+
+def test_like_in_hybrid_mode_is_the_default_for_music(workspace, tmp_path, capsys):
+    tune = make_records()[5]
+    score = tmp_path / "bars.abc"
+    score.write_text(f"X:1\n{tune.abc}\n")
+    code, out, _ = _run(capsys, "search", "--like", score, "--index", workspace / "index", "-k", 3, "--json")
+    default = json.loads(out)["hits"]
+    code_hybrid, out, _ = _run(capsys, "search", "--like", score, "--index", workspace / "index", "-k", 3,
+                               "--json", "--mode", "hybrid")
+    assert code == code_hybrid == 0 and json.loads(out)["hits"] == default
+    assert any("bar_span" in hit for hit in default)  # melody matches carry the bars they matched

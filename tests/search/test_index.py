@@ -113,7 +113,11 @@ def test_save_refuses_to_overwrite_a_folder_that_is_not_an_index(flat_index, tmp
 def test_an_index_folder_from_before_versions_loads_and_an_index_never_lands_in_a_model_folder(flat_index, tmp_path):
     from tests.helpers.faults import flatten_to_layout_before_versions
 
-    folder = flat_index.save(tmp_path / "idx")
+    # Folders written before versions predate melody search: they hold no melody index.
+    before = ms.SearchIndex.from_embeddings(flat_index.embeddings(), flat_index.records,
+                                            fingerprint=flat_index.fingerprint,
+                                            metadata_vectors=flat_index.metadata_vectors)
+    folder = before.save(tmp_path / "idx")
     flatten_to_layout_before_versions(folder)
     assert (folder / "manifest.json").is_file() and len(ms.load_index(folder)) == len(flat_index)
     flat_index.save(folder)  # migrated: the new version is published, the old files go with the next save
@@ -239,19 +243,21 @@ def test_empty_corpus_is_a_corpus_error(model):
 
 def test_query_by_example_leaves_out_the_query_tune(flat_index, records):
     query = records[0]
-    hits = flat_index.search_music(query, k=3)
+    # content: tunes that sound like the query (the melody modes find the same melody in any meter)
+    hits = flat_index.search_music(query, k=3, mode="content")
     assert query.id not in [hit.id for hit in hits] and [hit.rank for hit in hits] == [1, 2, 3]
     assert hits[0].metadata["meter"] == query.metadata["meter"]
-    by_text = flat_index.search_music(query.abc, k=3)
-    assert query.abc not in [hit.abc for hit in by_text]
-    with_self = flat_index.search_music(query, k=3, include_self=True)
-    assert with_self[0].id == query.id
+    for mode in ("content", "hybrid", "melody"):
+        by_text = flat_index.search_music(query.abc, k=3, mode=mode)
+        assert query.abc not in [hit.abc for hit in by_text]
+        with_self = flat_index.search_music(query, k=3, include_self=True, mode=mode)
+        assert with_self[0].id == query.id
 
 
 def test_query_by_score_file(flat_index, records, tmp_path):
     path = tmp_path / "tune.abc"
     path.write_text("X:1\nT:Query\n" + records[2].abc + "\n")
-    hits = flat_index.search_music(str(path), k=2)
+    hits = flat_index.search_music(str(path), k=2, mode="content")
     assert len(hits) == 2 and hits[0].metadata["meter"] == "6/8"
     with pytest.raises(ms.QueryError, match="music query"):
         flat_index.search_music("   ")

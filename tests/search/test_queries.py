@@ -71,7 +71,7 @@ def test_search_query_sends_each_kind_to_its_search(index, tmp_path):
     path = tmp_path / "tune.abc"
     path.write_text("X:1\nT:Query\n" + records[2].abc + "\n")
     by_file = search_query(index, parse_query(str(path)), 2)
-    assert [hit.id for hit in by_file] == [hit.id for hit in index.search_music(path, 2)]
+    assert [hit.id for hit in by_file] == [hit.id for hit in index.search_music(path, 2, mode="content")]
 
 
 def test_unreadable_abc_snippet_is_an_abc_error(index):

@@ -203,3 +203,22 @@ def test_embedding_map_places_queries_and_recolours(model):
     assert "application/vnd.plotly.v1+json" in bundle
     view.query = "   "
     assert "empty" in _message(view)
+
+
+def test_search_box_shows_the_query_bars_and_highlights_the_matched_bars():
+    from musicsearch.viz.notation import highlighted_measures
+    from tests.helpers.melody_records import fragment, make_melody_records
+
+    box = SearchBox(ms.SearchIndex.build(FakeModel(), make_melody_records(), progress=False), k=2)
+    box.query = fragment(6, 3)
+    assert box.query_kind == "abc" and box.hits[0].id == "melodies/tune06.abc#1"
+    assert "ms-query-notation" in box.query_view.value and "<svg" in box.query_view.value
+    assert highlighted_measures(box.results.children[0].children[0].value) == [3, 4]
+    box.mode = "melody"
+    assert box.hits[0].melody_score is not None
+    box.query = "K:D\nd4|"  # too short for the melody: refused in melody mode, content (with a note) in hybrid
+    assert "needs at least 4" in _message(box) and box.hits == []
+    box.mode = "hybrid"
+    assert len(box.hits) == 2 and "needs at least 4" in _message(box) and "ms-info" in _message(box)
+    box.query = "a jig"
+    assert box.query_view.value == ""
