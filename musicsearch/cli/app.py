@@ -12,10 +12,17 @@ import argparse
 import os
 import sys
 
-from . import corpus, llm, lut, model, search, serp, train
+from .corpus import register as register_corpus
+from .llm import register as register_llm
+from .lut import register as register_lut
+from .model import register as register_model
+from .search import register as register_search
+from .serp import register as register_serp
+from .train import register as register_train
 
-# Command groups, in the order ``musicsearch --help`` lists them.
-_COMMAND_GROUPS = (corpus, model, train, search, lut, llm, serp)
+# Each command group's register function, in the order ``musicsearch --help`` lists them.
+_COMMAND_GROUPS = (register_corpus, register_model, register_train, register_search, register_lut, register_llm,
+                   register_serp)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="musicsearch",
         description="Search and understand symbolic music with natural language.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in _COMMAND_GROUPS:
-        group.register(subparsers)
+    for register_group in _COMMAND_GROUPS:
+        register_group(subparsers)
     return parser
 
 

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..data.melody import Melody, parse_melody
-from ..errors import ABCError, QueryError
+from ..errors import ABCError, ArtifactError, QueryError
 from .melody_align import AlignmentParams, align_windows, aligned_spans
 from .melody_grams import GramIndex
 
@@ -318,7 +318,14 @@ class MelodyIndex:
         """
         from .melody_store import read_melody_index
 
-        return cls(**read_melody_index(Path(path)))
+        stored = read_melody_index(Path(path))
+        try:
+            stored["params"] = MelodySearchParams.from_dict(stored["params"])
+            stored["stats"] = MelodyBuildStats.from_dict(stored["stats"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise ArtifactError(f"{path}: array 'meta' is not the index's settings ({type(error).__name__}: "
+                                f"{error}); rebuild the melody index.") from None
+        return cls(**stored)
 
 
 def query_melody(query: str | Melody) -> Melody:

@@ -42,13 +42,12 @@ _KIND_NAMES = {"U": "text", "i": "integers", "f": "floats"}
 
 
 def read_melody_index(path: Path) -> dict[str, Any]:
-    """The :class:`~musicsearch.search.melody.MelodyIndex` arguments stored in ``path``, all checked.
+    """The :class:`~musicsearch.search.melody.MelodyIndex` arrays stored in ``path``, all checked; ``params``
+    and ``stats`` come back as the plain dicts they were saved as (the index rebuilds its dataclasses).
 
     Raises:
         ArtifactError: the file is missing, not a melody index, from a newer version, or inconsistent.
     """
-    from .melody import MelodyBuildStats, MelodySearchParams
-
     if not path.is_file():
         raise ArtifactError(f"{path}: no melody index here; build one with MelodyIndex.build(corpus).save(path).")
     try:
@@ -68,8 +67,7 @@ def read_melody_index(path: Path) -> dict[str, Any]:
     try:
         meta = json.loads(str(arrays["meta"]))
         version = meta["format_version"]
-        params = MelodySearchParams.from_dict(meta["params"])
-        stats = MelodyBuildStats.from_dict(meta.get("stats", {}))
+        params, stats = dict(meta["params"]), dict(meta.get("stats", {}))
     except (ValueError, KeyError, TypeError) as error:
         raise ArtifactError(f"{path}: array 'meta' is not the index's settings ({type(error).__name__}: {error}); "
                             "rebuild the melody index.") from None
