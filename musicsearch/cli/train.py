@@ -78,7 +78,7 @@ def _eval(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """Add ``train`` and ``eval`` to the ``musicsearch`` command."""
     train = subparsers.add_parser("train", help="train a music-text model (contrastive, CLaMP-style)")
-    train.add_argument("--preset", default="quick", choices=("tiny", "quick", "base"),
+    train.add_argument("--preset", default="quick", choices=("tiny", "quick", "release", "base"),
                        help="model size and schedule (default: quick, ~10 min on 2 CPU cores)")
     train.add_argument("--out", required=True, help="folder for the model, checkpoints and eval.json")
     train.add_argument("--corpus", default="music21", help="'music21' (default), a folder or a table of tunes")

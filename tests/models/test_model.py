@@ -212,7 +212,7 @@ def test_an_untrained_model_has_no_training_settings(tiny_model):
 
 
 def test_presets_and_config_validation():
-    assert set(PRESETS) == {"tiny", "quick", "base"}
+    assert set(PRESETS) == {"tiny", "quick", "release", "base"}
     assert PRESETS["quick"].text_model == MINILM and PRESETS["quick"].text_mode == "frozen"
     assert PRESETS["tiny"].hidden_size == 32 and PRESETS["tiny"].num_layers == 2
     assert ms.get_config("quick", epochs=1.0).training.epochs == 1.0
