@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install lab test unit notebooks model bench lint strip clean
+.PHONY: install lab test unit notebooks model release-model bench lint strip clean
 
 install: $(STAMP)
 
@@ -39,8 +39,13 @@ test: install
 	$(BIN)/python -m pytest tests -q
 	CI=1 $(BIN)/python -m pytest --nbval-lax notebooks/ -q -p no:cacheprovider
 
+# The default index for the default model (the released one unless you chose another); a minute, once.
 model: install
 	$(BIN)/musicsearch model build
+
+# Retrain and re-package the released model inside the package (about an hour on 2 CPU cores).
+release-model: install
+	$(BIN)/musicsearch model release
 
 bench: install
 	for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -26,7 +26,7 @@ _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     # core
     "errors": ("ABCError", "ArtifactError", "CorpusError", "EvaluationError", "LLMError", "MusicSearchError",
         "NonFiniteValues", "QueryError", "TrainingDiverged"),
-    "paths": ("default_index_dir", "default_model_dir", "home"),
+    "paths": ("default_index_dir", "default_model_dir", "home", "released_model_dir"),
     "artifacts.versions": ("artifact_exists",),
     # data: ABC text, patches, features, captions, the corpus
     "data.abc": ("ParsedTune", "clean_abc", "parse_header", "parse_tune", "split_tunes"),
@@ -42,24 +42,32 @@ _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     "data.melody_abc": ("melody_to_abc",),
     "data.patches": ("END_ID", "MASK_ID", "PAD_ID", "PATCH_LENGTH", "VOCAB_SIZE", "abc_to_patches",
         "collate_patches", "patches_to_text", "split_bars"),
-    "data.texts": ("query_caption", "training_texts"),
+    "data.tables": ("write_table",),
+    "data.text_repair": ("repair_text",),
+    "data.texts": ("own_texts", "prose_text", "query_caption", "training_texts"),
     "data.transpose": ("transpose_abc",),
     # lut: lookup-table layers
-    "lut.bench": ("bench_layers", "format_layer_table", "int8_dynamic", "lut_cost", "model_bytes",
-        "time_calls", "torch_threads"),
+    "lut.bench": ("bench_layers", "copy_bandwidth", "format_layer_table", "int8_dynamic", "lut_cost",
+        "model_bytes", "time_calls", "torch_threads"),
     "lut.centroids": ("capture_inputs", "finetune_lut", "freeze_model", "kmeans_init", "lut_layers"),
     "lut.convert": ("convert_to_lut", "replace_linear", "select_linear_layers"),
     "lut.layer": ("LUTError", "LUTLinear"),
     # models: configs, the music-text model, loading
     "models.clamp": ("load_clamp_checkpoint",),
     "models.config": ("ModelConfig", "PRESETS"),
-    "models.loading": ("load_model",),
+    "models.loading": ("load_model", "use_model"),
     "models.losses": ("clip_loss",),
-    "models.lut_model": ("convert_music_model", "load_lut_model", "music_batches", "save_lut_model"),
+    "models.lut_model": ("compare_text_encoders", "convert_music_model", "convert_text_model", "load_lut_model",
+        "music_batches", "save_lut_model", "text_batches"),
     "models.model": ("MusicTextModel",),
+    "models.onnx_export": ("export_onnx",),
+    "models.onnx_runtime": ("OnnxModel",),
+    "models.static_text": ("StaticQueryEncoder",),
     # search: hits, the index, hybrid and keyword search, queries
     "search.ann": ("ANNParams",),
-    "search.hit": ("Hit", "format_hits"),
+    "search.category_queries": ("make_category_queries",),
+    "search.default_index": ("default_index_state",),
+    "search.hit": ("Hit", "describe_why", "format_hits"),
     "search.hybrid": ("FusionWeights", "make_dev_queries", "metadata_text", "tune_fusion_weights"),
     "search.index": ("SearchIndex", "load_index"),
     "search.keyword_search": ("KeywordSearch",),
@@ -67,6 +75,8 @@ _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     "search.melody": ("MelodyBuildStats", "MelodyIndex", "MelodyMatch", "MelodySearchParams"),
     "search.music_query": ("MelodyFallbackWarning", "MelodyFusion"),
     "search.queries": ("MAX_QUERY_CHARS", "Query", "parse_query"),
+    "search.query_encoder": ("load_query_encoder", "prepare_query_encoder"),
+    "search.understanding": ("QueryReading", "understand_query"),
     # zeroshot
     "zeroshot.classifier": ("ZeroShotClassifier", "build_zero_shot_classifier"),
     "zeroshot.templates": ("PROMPT_TEMPLATES", "apply_template"),
@@ -94,10 +104,12 @@ _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
         "heldout_examples"),
     # training
     "training.config": ("RunConfig", "TrainingConfig", "get_config"),
+    "training.finetune": ("format_finetune_report",),
     "training.history": ("TrainingHistory",),
     "training.loop": ("save_trained_model", "train"),
     "training.masked_music": ("corrupt_patches", "pretrain_masked_music"),
     "training.melody_objective": ("remembered_fragment",),
+    "training.release": ("release_model",),
     "training.sampling": ("collection_shares",),
     # studies
     "studies.lut_study": ("format_study_table", "study_classifier", "study_music_model"),
@@ -154,7 +166,9 @@ if TYPE_CHECKING:  # editors and type checkers see every public name; at run tim
         patches_to_text,
         split_bars,
     )
-    from .data.texts import query_caption, training_texts
+    from .data.tables import write_table
+    from .data.text_repair import repair_text
+    from .data.texts import own_texts, prose_text, query_caption, training_texts
     from .data.transpose import transpose_abc
     from .errors import (
         ABCError,
@@ -202,6 +216,7 @@ if TYPE_CHECKING:  # editors and type checkers see every public name; at run tim
     from .llm.rewrite import RewrittenQuery, match_filters, rewrite_query
     from .lut.bench import (
         bench_layers,
+        copy_bandwidth,
         format_layer_table,
         int8_dynamic,
         lut_cost,
@@ -214,13 +229,26 @@ if TYPE_CHECKING:  # editors and type checkers see every public name; at run tim
     from .lut.layer import LUTError, LUTLinear
     from .models.clamp import load_clamp_checkpoint
     from .models.config import PRESETS, ModelConfig
-    from .models.loading import load_model
+    from .models.loading import load_model, use_model
     from .models.losses import clip_loss
-    from .models.lut_model import convert_music_model, load_lut_model, music_batches, save_lut_model
+    from .models.lut_model import (
+        compare_text_encoders,
+        convert_music_model,
+        convert_text_model,
+        load_lut_model,
+        music_batches,
+        save_lut_model,
+        text_batches,
+    )
     from .models.model import MusicTextModel
-    from .paths import default_index_dir, default_model_dir, home
+    from .models.onnx_export import export_onnx
+    from .models.onnx_runtime import OnnxModel
+    from .models.static_text import StaticQueryEncoder
+    from .paths import default_index_dir, default_model_dir, home, released_model_dir
     from .search.ann import ANNParams
-    from .search.hit import Hit, format_hits
+    from .search.category_queries import make_category_queries
+    from .search.default_index import default_index_state
+    from .search.hit import Hit, describe_why, format_hits
     from .search.hybrid import FusionWeights, make_dev_queries, metadata_text, tune_fusion_weights
     from .search.index import SearchIndex, load_index
     from .search.keyword_search import KeywordSearch
@@ -228,6 +256,8 @@ if TYPE_CHECKING:  # editors and type checkers see every public name; at run tim
     from .search.melody import MelodyBuildStats, MelodyIndex, MelodyMatch, MelodySearchParams
     from .search.music_query import MelodyFallbackWarning, MelodyFusion
     from .search.queries import MAX_QUERY_CHARS, Query, parse_query
+    from .search.query_encoder import load_query_encoder, prepare_query_encoder
+    from .search.understanding import QueryReading, understand_query
     from .studies.lut_study import format_study_table, study_classifier, study_music_model
     from .studies.lut_tasks import (
         PatchClassifier,
@@ -239,10 +269,12 @@ if TYPE_CHECKING:  # editors and type checkers see every public name; at run tim
     )
     from .studies.training_modes import compare_training_modes
     from .training.config import RunConfig, TrainingConfig, get_config
+    from .training.finetune import format_finetune_report
     from .training.history import TrainingHistory
     from .training.loop import save_trained_model, train
     from .training.masked_music import corrupt_patches, pretrain_masked_music
     from .training.melody_objective import remembered_fragment
+    from .training.release import release_model
     from .training.sampling import collection_shares
     from .ui.panels import load_lut_study, zero_shot_summary
     from .ui.search_view import hit_card_html, run_search

@@ -7,9 +7,15 @@ Layout::
 
     MUSICSEARCH_HOME/
         corpora/<name>-<hash>/   built corpus (Parquet) + build report (JSON)
-        models/<name>/           config.json + model.safetensors
+        models/<name>/           config.json + model.safetensors (models you train)
         indexes/<name>/          faiss index + records + manifest.json
-        cache/                   text-embedding cache, projections, generated captions
+        cache/                   text-embedding cache, projections, generated captions, ONNX exports
+        default-model            which model is the default, when you chose one (``musicsearch model use``)
+
+Which model is "the default" (what ``ms.load_model()``, ``ms.load_index()`` and every command use when
+given no model), first match wins: the ``MUSICSEARCH_MODEL`` environment variable (a model folder), the
+choice recorded by ``musicsearch model use DIR``, else the released model shipped inside the package
+(:func:`released_model_dir`).
 
 Each corpus, model and index folder holds its files in versions: ``CURRENT`` names the current
 ``v-<time>-<random>/`` folder, which holds the files listed above (see
@@ -24,6 +30,9 @@ from pathlib import Path
 
 DEFAULT_MODEL_NAME = "default"
 DEFAULT_INDEX_NAME = "default"
+MODEL_VARIABLE = "MUSICSEARCH_MODEL"  # environment variable naming the default model's folder
+DEFAULT_CHOICE_FILE = "default-model"  # in MUSICSEARCH_HOME: the folder `musicsearch model use` chose
+RELEASED = "released"  # the name `musicsearch model use` takes for the shipped model
 
 
 def home() -> Path:
@@ -65,11 +74,49 @@ def cache_dir() -> Path:
     return _subdir("cache")
 
 
+def released_model_dir() -> Path:
+    """The model shipped inside the package (``make release-model`` writes it).
+
+    Example:
+        >>> released_model_dir().name
+        'released'
+    """
+    return Path(__file__).parent / "models" / RELEASED
+
+
 def default_model_dir() -> Path:
-    """Where ``make model`` writes the default model."""
-    return models_dir() / DEFAULT_MODEL_NAME
+    """The folder of the default model: ``MUSICSEARCH_MODEL``, else your choice, else the released model.
+
+    Example:
+        >>> default_model_dir() == released_model_dir()  # with no variable and no choice  # doctest: +SKIP
+        True
+    """
+    variable = os.environ.get(MODEL_VARIABLE, "").strip()
+    if variable:
+        return Path(variable).expanduser()
+    chosen = chosen_default_model()
+    return chosen if chosen is not None else released_model_dir()
+
+
+def chosen_default_model() -> Path | None:
+    """The folder recorded by ``musicsearch model use``, or None (the released model is the default)."""
+    try:
+        text = default_choice_file().read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    return Path(text) if text and text != RELEASED else None
+
+
+def default_choice_file() -> Path:
+    """The file that records your default model (written by :func:`musicsearch.models.loading.use_model`)."""
+    return home() / DEFAULT_CHOICE_FILE
+
+
+def trained_model_dir(name: str = DEFAULT_MODEL_NAME) -> Path:
+    """Where ``make model`` and ``musicsearch model build --train`` put a model you train (``models/<name>``)."""
+    return models_dir() / name
 
 
 def default_index_dir() -> Path:
-    """Where ``make model`` writes the default index."""
+    """Where the default index lives (built on demand for the default model by ``ms.load_index()``)."""
     return indexes_dir() / DEFAULT_INDEX_NAME

@@ -17,7 +17,10 @@ def musicsearch_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("musicsearch_home")
     previous = os.environ.get("MUSICSEARCH_HOME")
     os.environ["MUSICSEARCH_HOME"] = str(home)
+    chosen_model = os.environ.pop("MUSICSEARCH_MODEL", None)  # the user's default model is not the tests'
     yield home
+    if chosen_model is not None:
+        os.environ["MUSICSEARCH_MODEL"] = chosen_model
     if previous is None:
         os.environ.pop("MUSICSEARCH_HOME", None)
     else:

@@ -11,7 +11,7 @@ from typing import Any
 import ipywidgets as ipw
 import traitlets
 
-from musicsearch.ui.search_view import hit_card_html, message_html, query_html, run_search
+from musicsearch.ui.search_view import hit_card_html, message_html, query_html, reading_html, run_search
 
 from ._common import guarded, message_area, query_input
 
@@ -56,10 +56,13 @@ class SearchBox(ipw.VBox):
         self.status = message_area()
         self.query_view = ipw.HTML("")  # the query's bars, for a music query
         self.query_view.add_class("ms-query-view")
+        self.reading_view = ipw.HTML("")  # hybrid text search: understood, ignored, contradictions
+        self.reading_view.add_class("ms-reading-view")
         self.results = ipw.VBox([])
         self.results.add_class("ms-hits")
         super().__init__(
-            [ipw.HBox([self.input, self.button]), self.mode_toggle, self.status, self.query_view, self.results],
+            [ipw.HBox([self.input, self.button]), self.mode_toggle, self.status, self.reading_view, self.query_view,
+             self.results],
             **kwargs,
         )
         self.add_class("ms-searchbox")
@@ -86,11 +89,12 @@ class SearchBox(ipw.VBox):
         notes: list[str] = []
         found = guarded(self.status, lambda: run_search(self.index, query, k=self.k, mode=self.mode, notes=notes))
         if found is None:
-            self.hits, self.results.children, self.query_view.value = [], (), ""
+            self.hits, self.results.children, self.query_view.value, self.reading_view.value = [], (), "", ""
             return []
         hits, self.query_kind = found
         self.hits = list(hits)
         self.query_view.value = query_html(query) if self.notation and self.query_kind != "text" else ""
+        self.reading_view.value = reading_html(self.index, query, self.mode)  # how a text query was read
         self.results.children = [self._hit_row(hit) for hit in hits]
         if notes:
             self.status.value = message_html(" ".join(notes), level="info")

@@ -33,7 +33,8 @@ class ArtifactKind:
 
 
 INDEX = ArtifactKind("index", "index", "manifest.json",
-                     ("manifest.json", "index.faiss", "records.jsonl", "metadata.npy", "melody.npz"))
+                     ("manifest.json", "index.faiss", "records.jsonl", "metadata.npy", "melody.npz", "keywords.npz",
+                      "duplicates.npy"))
 MODEL = ArtifactKind("model", "model", "config.json", ("config.json", "model.safetensors", "tokenizer"))
 CORPUS = ArtifactKind("corpus", "corpus", "records.parquet", ("records.parquet", "report.json"))
 CHECKPOINT = ArtifactKind("checkpoint", "training checkpoint", "state.json",

@@ -172,6 +172,7 @@ def _index(args: argparse.Namespace) -> int:
     from ..models.loading import load_model
     from ..paths import default_index_dir, default_model_dir
     from ..search.index import SearchIndex
+    from ..search.query_encoder import prepare_query_encoder
 
     model_dir = args.model or default_model_dir()
     model = load_model(model_dir)
@@ -180,6 +181,7 @@ def _index(args: argparse.Namespace) -> int:
     index.model_dir = str(Path(model_dir).resolve())
     out = index.save(args.out or default_index_dir())
     print(f"indexed {len(index)} tunes ({args.kind}, dim {index.dim}, model {index.fingerprint}) -> {out}")
+    prepare_query_encoder(model, model_dir)  # the ONNX export: searches then start without torch
     return 0
 
 
@@ -188,9 +190,9 @@ def _load_index(args: argparse.Namespace) -> Any:
 
     index = load_index(args.index)
     if args.model is not None:
-        from ..models.loading import load_model
+        from ..search.query_encoder import load_query_encoder
 
-        index.model = load_model(args.model)
+        index.model = load_query_encoder(args.model)  # ONNX when exported (no torch), else PyTorch
     return index
 
 
@@ -206,11 +208,20 @@ def _search(args: argparse.Namespace) -> int:
         from ..search.queries import Query, parse_query, search_query
 
         query = Query("file", str(args.like)) if args.like is not None else parse_query(args.query)
-        hits = search_query(_load_index(args), query, args.k, mode=args.mode)
+        index = _load_index(args)
+        hits = search_query(index, query, args.k, mode=args.mode)
         shown = str(args.like) if args.like is not None else args.query
+        # How a hybrid text query was read (understood, ignored, contradictions): JSON "understood", or a line.
+        reading = index.explain(query.value) if query.kind == "text" and args.mode == "hybrid" else None
         if args.json:
-            print(json.dumps({"q": shown, "hits": [hit.to_dict(abc=args.abc) for hit in hits]}, ensure_ascii=False))
+            payload = {"q": shown, "hits": [hit.to_dict(abc=args.abc) for hit in hits]}
+            if reading is not None:
+                payload["understood"] = {"constraints": reading.constraints, "free_words": reading.free_words,
+                                         "summary": reading.summary()}
+            print(json.dumps(payload, ensure_ascii=False))
         else:
+            if reading is not None:  # on stderr: stdout stays one row per hit
+                print(reading.summary(), file=sys.stderr)
             _print_table(hits)
         return 0
     entries = read_query_file(args.queries)

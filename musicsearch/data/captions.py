@@ -135,14 +135,23 @@ def caption_parts(tags: Tags) -> list[str]:
     return parts
 
 
-def _sentence(tags: Tags) -> str | None:
-    parts = caption_parts(tags)
+def sentence_of(parts: Sequence[str]) -> str | None:
+    """The ``sentence`` caption made of caption parts (None without parts).
+
+    Example:
+        >>> sentence_of(["a reel", "in A major"])
+        'A reel, in A major.'
+    """
     if not parts:
         return None
     head = parts[0][0].upper() + parts[0][1:]
     if not re.match(r"^an? ", parts[0]):
         head = "A tune " + parts[0]
     return head + (", " + ", ".join(parts[1:]) if len(parts) > 1 else "") + "."
+
+
+def _sentence(tags: Tags) -> str | None:
+    return sentence_of(caption_parts(tags))
 
 
 def _tag_list(tags: Tags) -> str | None:

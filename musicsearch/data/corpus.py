@@ -73,12 +73,17 @@ class Record:
 
 @dataclass
 class BuildReport:
-    """What a build saw: ``seen == kept + skipped``, with every skipped item and its reason."""
+    """What a build saw: ``seen == kept + skipped``, with every skipped item and its reason.
+
+    ``repaired`` counts kept records whose text was decoded from a DOS or Windows code page
+    (:mod:`musicsearch.data.text_repair`); it is part of ``kept``, not a third outcome.
+    """
 
     source: str
     seen: int = 0
     kept: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (item, reason)
+    repaired: int = 0  # kept records whose text was repaired (mojibake decoded)
 
     @property
     def reasons(self) -> dict[str, int]:
@@ -86,11 +91,12 @@ class BuildReport:
         return dict(Counter(reason.split(":", 1)[-1].strip() if ":" in reason else reason for _, reason in self.skipped))
 
     def summary(self) -> str:
-        return f"{self.source}: seen {self.seen}, kept {self.kept}, skipped {len(self.skipped)}"
+        repaired = f" (text repaired in {self.repaired})" if self.repaired else ""
+        return f"{self.source}: seen {self.seen}, kept {self.kept}{repaired}, skipped {len(self.skipped)}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "seen": self.seen, "kept": self.kept, "skipped_count": len(self.skipped),
-                "skipped": [list(item) for item in self.skipped]}
+                "skipped": [list(item) for item in self.skipped], "repaired": self.repaired}
 
 
 class Corpus(Sequence[Record]):

@@ -30,9 +30,10 @@ from .formats import KERN_SUFFIXES, MIDI_SUFFIXES, MUSICXML_SUFFIXES
 
 def _source_identity(source: str, options: dict[str, Any]) -> tuple[str, Any]:
     if source == "music21":
-        import music21
+        from importlib.metadata import version
 
-        return "music21", {"music21": music21.__version__, **options}
+        # The installed version without importing music21 (a second): the key is computed on every load.
+        return "music21", {"music21": version("music21"), **options}
     path = Path(source)
     if path.is_dir():
         # Sizes and times come from the scan: a broken link or an unreadable folder is part of the key
@@ -78,7 +79,9 @@ def build_corpus(source: str | os.PathLike = "music21", *, collections: Sequence
         progress: show a progress bar.
 
     Every file, link, subfolder, table row and tune is either kept or skipped with a reason in
-    ``corpus.report.skipped`` (``seen == kept + skipped``); one bad item never stops the build.
+    ``corpus.report.skipped`` (``seen == kept + skipped``); one bad item never stops the build. Kept
+    records whose text was decoded from a DOS or Windows code page (Essen's ``N\\x84chstenliebe``) are
+    counted in ``corpus.report.repaired`` (:mod:`musicsearch.data.text_repair`).
 
     Raises:
         CorpusError: the source as a whole cannot be read (missing, a folder that cannot be listed or holds
@@ -88,6 +91,7 @@ def build_corpus(source: str | os.PathLike = "music21", *, collections: Sequence
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise CorpusError(f"limit must be a whole number of at least 1 (or None to read everything), got {limit!r}.")
     options = {"include_scores": include_scores, "include_kern": include_kern, "include_midi": include_midi}
+    repaired: list[str] = []  # ids of records whose text was decoded from a DOS/Windows code page
     if source == "music21" or Path(source).is_dir():
         root = sources.music21_root() if source == "music21" else Path(source)
         scan = sources.scan_score_folder(root, _suffixes(options), collections)
@@ -95,10 +99,10 @@ def build_corpus(source: str | os.PathLike = "music21", *, collections: Sequence
         if not files and not scan.skipped:
             raise CorpusError(f"{root}: no score files ({', '.join(_suffixes(options))}) found"
                               + (f" in collections {list(collections)}" if collections else "") + ".")
-        raw, skipped = sources.read_files(files, root, progress=progress)
+        raw, skipped = sources.read_files(files, root, progress=progress, repaired=repaired)
         skipped = scan.skipped + skipped
     elif Path(source).is_file() and Path(source).suffix.lower() in tables.TABLE_SUFFIXES:
-        raw, skipped = tables.read_table(Path(source), fields)
+        raw, skipped = tables.read_table(Path(source), fields, repaired)
         raw = raw[:limit] if limit else raw
     else:
         _source_identity(source, options)  # raises the clear error
@@ -110,7 +114,9 @@ def build_corpus(source: str | os.PathLike = "music21", *, collections: Sequence
             continue
         seen_ids.add(item["id"])
         records.append(Record(**item))
-    report = BuildReport(source=source, seen=len(records) + len(skipped), kept=len(records), skipped=skipped)
+    kept_ids = {record.id for record in records}
+    report = BuildReport(source=source, seen=len(records) + len(skipped), kept=len(records), skipped=skipped,
+                         repaired=len(kept_ids.intersection(repaired)))
     name = "music21" if source == "music21" else Path(source).stem
     return Corpus(records, name, report)
 
@@ -119,7 +125,7 @@ def _code_version() -> str:
     # Records depend on the code that reads, cleans and captions them: a change there rebuilds caches.
     package = Path(__file__).parent
     names = ("abc.py", "captions.py", "formats.py", "corpus.py", "corpus_io.py", "corpus_store.py", "features.py", "sources.py", "tables.py",
-             "vocab.py")
+             "text_repair.py", "vocab.py")
     return hashlib.sha256(b"".join((package / name).read_bytes() for name in names)).hexdigest()[:16]
 
 
@@ -148,8 +154,7 @@ def load_corpus(source: str | os.PathLike = "music21", *, collections: Sequence[
     source = str(source)
     if artifacts.artifact_exists(source, artifacts.CORPUS):
         return read_corpus(source)
-    options = {"include_scores": include_scores, "include_kern": include_kern, "include_midi": include_midi,
-               "collections": sorted(collections) if collections else None, "limit": limit, "fields": fields}
+    options = _load_options(collections, limit, include_scores, include_kern, include_midi, fields)
     folder = _cache_folder(source, options) if cache else None
     if folder is not None:
         try:
@@ -162,6 +167,28 @@ def load_corpus(source: str | os.PathLike = "music21", *, collections: Sequence[
     if folder is not None:
         save_corpus(corpus, folder)
     return corpus
+
+
+def corpus_cache_name(source: str | os.PathLike = "music21", *, collections: Sequence[str] | None = None,
+                      limit: int | None = None, include_scores: bool = True, include_kern: bool = False,
+                      include_midi: bool = False, fields: dict[str, str] | None = None) -> str:
+    """The name of the cache folder :func:`load_corpus` reads for these arguments (without reading it).
+
+    It changes whenever the source or the code that builds records changes, so an artifact built from a
+    corpus (the default index) can tell cheaply that it is stale.
+
+    Example:
+        >>> corpus_cache_name("music21").startswith("music21-")
+        True
+    """
+    options = _load_options(collections, limit, include_scores, include_kern, include_midi, fields)
+    return _cache_folder(str(source), options).name
+
+
+def _load_options(collections: Sequence[str] | None, limit: int | None, include_scores: bool, include_kern: bool,
+                  include_midi: bool, fields: dict[str, str] | None) -> dict[str, Any]:
+    return {"include_scores": include_scores, "include_kern": include_kern, "include_midi": include_midi,
+            "collections": sorted(collections) if collections else None, "limit": limit, "fields": fields}
 
 
 def corpus_stats(corpus: Corpus, top: int = 15) -> dict[str, Any]:

@@ -38,6 +38,7 @@ REPORT_SCHEMA = {
     "seen": Field(int, minimum=0),
     "kept": Field(int, minimum=0),
     "skipped_count": Field(int, required=False, minimum=0),
+    "repaired": Field(int, required=False, minimum=0),  # kept records whose text was decoded from a code page
     "skipped": Field(list, items=Field(list, length=2, items=Field(str), note="an [item, reason] pair of strings")),
 }
 _STRING_COLUMNS = ("id", "source", "collection", "abc", "metadata")
@@ -120,7 +121,8 @@ def _read_version(version: Path) -> Corpus:
                                 f"mapping; {_REBUILD}.")
         records.append(Record(id=identifier, source=source, ref=ref, collection=collection or "", abc=abc or "",
                               metadata=metadata, captions=list(captions or []), caption_parts=list(parts or [])))
-    report = BuildReport(info["source"], info["seen"], info["kept"], [tuple(item) for item in info["skipped"]])
+    report = BuildReport(info["source"], info["seen"], info["kept"], [tuple(item) for item in info["skipped"]],
+                         repaired=info.get("repaired", 0))
     return Corpus(records, info["name"], report, fingerprint=info["fingerprint"])
 
 

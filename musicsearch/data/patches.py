@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -199,10 +199,24 @@ def collate_patches(patch_list: list[np.ndarray]) -> tuple[Any, Any]:
     """
     import torch  # here, not at the top: the data layer stays importable without torch's start-up cost
 
+    batch, mask = pad_patch_arrays(patch_list, dtype=np.uint8)
+    return torch.from_numpy(batch).long(), torch.from_numpy(mask)
+
+
+def pad_patch_arrays(patch_list: Sequence[np.ndarray], dtype: Any = np.int64) -> tuple[np.ndarray, np.ndarray]:
+    """Pad ``(P_i, 64)`` arrays into ``(B, max P, 64)`` NumPy patches and a ``(B, max P)`` bool mask.
+
+    The NumPy half of :func:`collate_patches`, for code that runs without torch (the ONNX encoders).
+
+    Example:
+        >>> batch, mask = pad_patch_arrays([np.ones((2, 64)), np.ones((1, 64))])
+        >>> batch.shape, mask.sum(1).tolist()
+        ((2, 2, 64), [2, 1])
+    """
     length = max(len(patches) for patches in patch_list)
-    batch = np.zeros((len(patch_list), length, patch_list[0].shape[1]), dtype=np.uint8)
+    batch = np.zeros((len(patch_list), length, patch_list[0].shape[1]), dtype=dtype)
     mask = np.zeros((len(patch_list), length), dtype=bool)
     for row, patches in enumerate(patch_list):
         batch[row, : len(patches)] = patches
         mask[row, : len(patches)] = True
-    return torch.from_numpy(batch).long(), torch.from_numpy(mask)
+    return batch, mask

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import CorpusError, MusicSearchError
 from . import abc as abc_notation
-from . import captions
+from . import captions, text_repair
 from . import formats as convert
 
 # Longer tunes are skipped before any work is spent on them. The longest tune of music21's corpus (a
@@ -130,8 +130,14 @@ def _record(ref, abc_text, metadata, source, collection, record_id, extra_texts=
 
 
 def records_from_text(text: str, source: str, collection: str, id_prefix: str | None = None,
-                      extra_metadata: dict[str, str] | None = None, extra_texts: Iterable[str] = ()):
+                      extra_metadata: dict[str, str] | None = None, extra_texts: Iterable[str] = (),
+                      repaired: list[str] | None = None):
     """Records and skips from the ABC text of one file or row (split on ``X:``).
+
+    Text written in a DOS or Windows code page and misread as Latin-1 (``N\\x84chstenliebe``) is
+    repaired first (:func:`musicsearch.data.text_repair.repair_text`; the code page is detected once
+    for the whole text, so a tune is read the way its file was written); the ids of records whose text
+    changed are appended to ``repaired`` when it is given.
 
     A tune's id is ``<source>#<X number>``. A file that reuses an ``X:`` number (common in real
     collections) keeps every tune: the second tune numbered 1 is ``<source>#1-2``, the third ``#1-3``, so
@@ -148,6 +154,11 @@ def records_from_text(text: str, source: str, collection: str, id_prefix: str | 
     if not tunes:
         return records, [(source, "no ABC tune in the text")]
     prefix = id_prefix or source
+    codepage = text_repair.detect_codepage(text)
+    extra_metadata = extra_metadata or {}
+    fixed_metadata = {name: text_repair.repair_text(value) for name, value in extra_metadata.items()}
+    fixed_texts = tuple(text_repair.repair_text(value) for value in extra_texts)
+    extras_repaired = fixed_metadata != extra_metadata or fixed_texts != tuple(extra_texts)
     assigned: set[str] = set()
     for ref, tune in tunes:
         # "X:" with no number still gets a "#" in a multi-tune file, so "-n" never reads as part of a name.
@@ -164,11 +175,14 @@ def records_from_text(text: str, source: str, collection: str, id_prefix: str | 
             skipped.append((item, f"{item}: {len(tune):,} characters is over the {MAX_TUNE_CHARS:,}-character limit "
                                   "per tune; raise musicsearch.data.sources.MAX_TUNE_CHARS to read it"))
             continue
+        fixed = text_repair.repair_text(tune, codepage) if codepage else tune
         try:
-            parsed = abc_notation.parse_tune(tune, ref=ref)
-            abc_notation.require_music(tune)
-            metadata = {**parsed.metadata, **(extra_metadata or {})}
-            records.append(_record(ref, parsed.abc, metadata, source, collection, record_id, tuple(extra_texts)))
+            parsed = abc_notation.parse_tune(fixed, ref=ref)
+            abc_notation.require_music(fixed)
+            metadata = {**parsed.metadata, **fixed_metadata}
+            records.append(_record(ref, parsed.abc, metadata, source, collection, record_id, fixed_texts))
+            if repaired is not None and (fixed != tune or extras_repaired):
+                repaired.append(record_id)
         except MusicSearchError as error:
             skipped.append((item, f"{item}: {error}"))
         except Exception as error:  # an unexpected failure on one tune must not abort the whole build
@@ -176,8 +190,11 @@ def records_from_text(text: str, source: str, collection: str, id_prefix: str | 
     return records, skipped
 
 
-def read_score_file(path: Path, root: Path, collection: str | None = None):
-    """Records and skips of one score file; ``source`` is its path relative to ``root``."""
+def read_score_file(path: Path, root: Path, collection: str | None = None, repaired: list[str] | None = None):
+    """Records and skips of one score file; ``source`` is its path relative to ``root``.
+
+    The ids of records whose text was repaired (see :func:`records_from_text`) are appended to ``repaired``.
+    """
     source = path.relative_to(root).as_posix()
     collection = collection or (Path(source).parts[0] if len(Path(source).parts) > 1 else root.name)
     try:
@@ -186,40 +203,47 @@ def read_score_file(path: Path, root: Path, collection: str | None = None):
         return [], [(source, str(error).replace(str(path), source))]
     except Exception as error:  # an unexpected converter failure must not abort the whole build
         return [], [(source, f"could not be read ({type(error).__name__}: {error})")]
-    return records_from_text(text, source, collection)
+    return records_from_text(text, source, collection, repaired=repaired)
 
 
 def _read_chunk(arguments):
     paths, root, collection = arguments
-    records, skipped = [], []
+    records, skipped, repaired = [], [], []
     for path in paths:
-        found, bad = read_score_file(path, root, collection)
+        found, bad = read_score_file(path, root, collection, repaired)
         records += found
         skipped += bad
-    return records, skipped
+    return records, skipped, repaired
 
 
 def read_files(paths: list[Path], root: Path, collection: str | None = None, *, workers: int | None = None,
-               progress: bool = True, description: str = "reading scores"):
-    """Read many score files, in parallel when it pays off; returns ``(records, skipped)`` in file order."""
+               progress: bool = True, description: str = "reading scores", repaired: list[str] | None = None):
+    """Read many score files, in parallel when it pays off; returns ``(records, skipped)`` in file order.
+
+    The ids of records whose text was repaired (see :func:`records_from_text`) are appended to ``repaired``.
+    """
     from tqdm.auto import tqdm
 
     workers = workers or min(2, os.cpu_count() or 1)
     chunk = 32
     chunks = [(paths[i : i + chunk], root, collection) for i in range(0, len(paths), chunk)]
-    records, skipped = [], []
+    records, skipped, repaired_ids = [], [], []
     bar = tqdm(total=len(paths), desc=description, unit="file", disable=not progress)
     if workers > 1 and len(paths) > 4 * chunk:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for (found, bad), arguments in zip(pool.map(_read_chunk, chunks), chunks):
+            for (found, bad, fixed), arguments in zip(pool.map(_read_chunk, chunks), chunks):
                 records += found
                 skipped += bad
+                repaired_ids += fixed
                 bar.update(len(arguments[0]))
     else:
         for arguments in chunks:
-            found, bad = _read_chunk(arguments)
+            found, bad, fixed = _read_chunk(arguments)
             records += found
             skipped += bad
+            repaired_ids += fixed
             bar.update(len(arguments[0]))
     bar.close()
+    if repaired is not None:
+        repaired += repaired_ids
     return records, skipped

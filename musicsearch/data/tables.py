@@ -127,7 +127,7 @@ def _captions_of(row: dict[str, Any], key: str | None) -> list[str]:
     raise CorpusError(f"column {key!r} (descriptions) must be text or a list of texts, got {type(value).__name__}")
 
 
-def _read_row(row: Any, number: int, path: Path, fields: dict[str, str]):
+def _read_row(row: Any, number: int, path: Path, fields: dict[str, str], repaired: list[str] | None = None):
     """Records and skips of one table row; raises CorpusError when the row as a whole is unusable."""
     if not isinstance(row, dict):
         raise CorpusError(f"row is not an object (got {type(row).__name__})")
@@ -154,16 +154,18 @@ def _read_row(row: Any, number: int, path: Path, fields: dict[str, str]):
     metadata = {str(k): str(v) for k, v in row.items() if k not in used and v not in (None, "")}
     collection = str(row.get("collection") or path.stem)
     return records_from_text(abc_text, f"{path.name}:row {number}", collection, id_prefix=record_id,
-                             extra_metadata=metadata, extra_texts=texts)
+                             extra_metadata=metadata, extra_texts=texts, repaired=repaired)
 
 
-def read_table(path: Path, fields: dict[str, str] | None = None):
+def read_table(path: Path, fields: dict[str, str] | None = None, repaired: list[str] | None = None):
     """Records and skips of a table file (JSONL, JSON list, CSV) whose rows hold ABC text or a score path.
 
     Columns are detected by name (:data:`FIELD_ALIASES`) or given explicitly, e.g.
     ``fields={"abc": "notation", "text": "description"}``; every other column becomes metadata. A row
     that cannot be read (broken line, a column of the wrong type, a missing score file) is skipped with
-    the reason; relative score paths are read from the table's folder.
+    the reason; relative score paths are read from the table's folder. Text misread from a DOS or Windows
+    code page is repaired (see :func:`musicsearch.data.sources.records_from_text`); the ids of the records
+    repaired are appended to ``repaired`` when it is given.
 
     Raises:
         CorpusError: the table as a whole cannot be read (see :func:`_read_rows`).
@@ -180,7 +182,7 @@ def read_table(path: Path, fields: dict[str, str] | None = None):
             skipped.append((item, error))
             continue
         try:
-            found, bad = _read_row(row, number, path, fields)
+            found, bad = _read_row(row, number, path, fields, repaired)
         except MusicSearchError as failure:
             skipped.append((item, str(failure)))
             continue
@@ -190,3 +192,40 @@ def read_table(path: Path, fields: dict[str, str] | None = None):
         records += found
         skipped += bad
     return records, skipped
+
+
+def write_table(records, path: str | Path, *, text=None, metadata: bool = False) -> tuple[Path, int]:
+    """Write records as a JSONL table of tunes that :func:`read_table` (and ``load_corpus``) reads back.
+
+    Args:
+        records: records (a Corpus or any iterable of them).
+        path: the ``.jsonl`` file to write.
+        text: a function from a record to its text (the table's ``text`` column), e.g.
+            :func:`musicsearch.data.texts.prose_text`; records for which it gives None are left out.
+        metadata: also write every metadata field as a column (by default only ``id``, ``collection``,
+            ``abc`` and ``text``, so a tune is described by its text alone).
+
+    Returns:
+        ``(path, rows written)``.
+
+    Example:
+        >>> write_table(corpus, "prose.jsonl", text=prose_text)  # doctest: +SKIP
+        (PosixPath('prose.jsonl'), 3106)
+    """
+    from ..artifacts import atomic_write_bytes
+
+    path = Path(path)
+    if path.suffix.lower() != ".jsonl":
+        raise CorpusError(f"{path}: write_table writes JSONL; give the file a .jsonl name.")
+    lines = []
+    for record in records:
+        words = text(record) if text is not None else None
+        if text is not None and not words:
+            continue
+        row = {**(dict(record.metadata) if metadata else {}), "id": record.id, "collection": record.collection,
+               "abc": record.abc}
+        if words:
+            row["text"] = words
+        lines.append(json.dumps(row, ensure_ascii=False))
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+    return path, len(lines)

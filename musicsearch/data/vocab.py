@@ -1,8 +1,9 @@
 """Vocabularies: the words of the corpus's metadata and of users' queries, as data.
 
-Two kinds of table live here, below everything that reads them (features, captions, hybrid search, query
-rewrite): how the corpus names things (dance types, Essen's German genres and places, countries) and how
-queries name them (tune types, origins, modes). Extend a table here and every reader sees it.
+Tables here sit below everything that reads them (features, captions, hybrid search): how the corpus names
+things (dance types, Essen's German genres and places, countries) and the English origin words of the
+keyword index. How *queries* name things, in five languages, is :mod:`musicsearch.data.terms`. Extend a
+table and every reader sees it.
 """
 
 from __future__ import annotations
@@ -45,19 +46,8 @@ CONTINENTS = {"Europe", "Central Europe", "Eastern Europe", "Southeast Europe", 
 COLLECTION_ORIGINS = {"oneills1850": "Ireland"}
 
 # ---------------------------------------------------------------- query words
-# canonical tune type (as features.tune_type names it) -> words that name it; most specific first
-TUNE_TYPES: dict[str, tuple[str, ...]] = {
-    "slip jig": ("slip jig", "slip jigs"), "set dance": ("set dance",), "love song": ("love song", "love songs"),
-    "children's song": ("children's song", "children s song", "childrens song", "nursery rhyme"),
-    "lullaby": ("lullaby", "lullabies", "cradle song"), "ballad": ("ballad", "ballads"),
-    "jig": ("jig", "jigs", "double jig", "single jig"), "reel": ("reel", "reels"),
-    "hornpipe": ("hornpipe", "hornpipes"), "strathspey": ("strathspey", "strathspeys"), "polka": ("polka", "polkas"),
-    "waltz": ("waltz", "waltzes", "valse"), "march": ("march", "marches"), "quickstep": ("quickstep",),
-    "lament": ("lament", "laments"), "air": ("air", "airs", "slow air"), "slide": ("slide", "slides"),
-    "mazurka": ("mazurka", "mazurkas"), "schottische": ("schottische",), "minuet": ("minuet", "minuets"),
-    "clog": ("clog", "clogs"), "highland": ("highland", "highlands"), "chorale": ("chorale", "chorales"),
-}  # "folk song" is left out on purpose: in a query it names the whole corpus, not a type
-# canonical origin (as features.origin_country names it) -> words in queries
+# canonical origin (as features.origin_country names it) -> English words the keyword index adds to a tune's
+# tags, so "an Irish tune" meets "from Ireland" in BM25. What queries say, in five languages: data/terms.py.
 ORIGINS: dict[str, tuple[str, ...]] = {
     "Ireland": ("irish", "ireland"), "Scotland": ("scottish", "scotland", "scots"),
     "England": ("english", "england"), "Germany": ("german", "germany"), "China": ("chinese", "china"),
@@ -67,4 +57,3 @@ ORIGINS: dict[str, tuple[str, ...]] = {
     "Italy": ("italian", "italy"), "Sweden": ("swedish", "sweden"), "Denmark": ("danish", "denmark"),
     "Romania": ("romanian", "romania"), "Czechia": ("czech", "czechia"), "Yugoslavia": ("yugoslav", "yugoslavia"),
 }
-MODES = ("major", "minor", "dorian", "mixolydian", "lydian", "phrygian", "locrian", "aeolian", "ionian")

@@ -1,6 +1,7 @@
-"""Query understanding: a free query becomes keywords and filters (tune type, meter, key, mode, origin).
+"""Query rewrite for the search page: a free query becomes keywords and filters (tune type, meter, key, mode, origin).
 
-Rules read what a query states plainly ("a jig in 6/8", "in D minor", "Scottish"); a language model can add
+Rules read what a query states plainly ("a jig in 6/8", "in D minor", "Scottish", "ein Wiegenlied in Moll"),
+with the parser every search path shares (:mod:`musicsearch.search.understanding`); a language model can add
 keywords and fill what the rules miss. A small model invents filters freely, so by default a filter from
 the model is kept only when the query itself mentions it (``trust_llm=False``): the page stays grounded in
 what the user typed. Filters then re-order hits (``filter_order``) without dropping any.
@@ -13,15 +14,15 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..data import features
-from ..data.vocab import MODES, ORIGINS, TUNE_TYPES
+from ..data.vocab import ORIGINS
+from ..search.fields import record_facts, satisfies
 from ..search.hit import Hit
+from ..search.understanding import understand_query
 from .backends.base import complete
 from .prompts import REWRITE
 
 FILTER_FIELDS = ("tune_type", "meter", "key", "mode", "origin")
 
-_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "nine": 9, "twelve": 12, "eight": 8}
 _STOPWORDS = set("a an the in of on for with and or to from by some any tune tunes piece pieces music song "
                  "me find show give i want like that is are something".split())
 
@@ -54,46 +55,16 @@ def _words(text: str) -> str:
     return " " + re.sub(r"[^a-z0-9/#']+", " ", text.lower()).replace("'", " ") + " "
 
 
-def _canonical_key(tonic: str, accidental: str, mode: str) -> str:
-    accidental = accidental.strip(" -")
-    accidental = {"sharp": "#", "flat": "b", "♯": "#", "♭": "b"}.get(accidental.lower(), accidental)
-    return f"{tonic.upper()}{accidental} {mode}"
-
-
 def rule_rewrite(query: str) -> RewrittenQuery:
-    """Keywords and filters that the query states plainly (no model)."""
-    words = _words(query)
-    filters: dict[str, str] = {}
-    for canonical, names in TUNE_TYPES.items():
-        if any(f" {name} " in words for name in names):
-            filters["tune_type"] = canonical
-            break
-    meter = re.search(r"\b(\d{1,2})\s*/\s*(\d{1,2})\b", query)
-    spoken = re.search(r"\b(" + "|".join(_NUMBERS) + r")[- ](two|four|eight)\b", query.lower())
-    if meter:
-        filters["meter"] = f"{meter.group(1)}/{meter.group(2)}"
-    elif spoken:
-        filters["meter"] = f"{_NUMBERS[spoken.group(1)]}/{_NUMBERS[spoken.group(2)]}"
-    elif " common time " in words:
-        filters["meter"] = "4/4"
-    elif " cut time " in words:
-        filters["meter"] = "2/2"
-    # An upper-case tonic: "in a minor key" is a mode, "in A minor" a key.
-    key = re.search(r"\b(?:in|key of)\s+([A-G])([\s-]?(?:#|b|sharp|flat|♯|♭))?(?:\s+(" + "|".join(MODES) + r"))?(?![\w#])",
-                    query)
-    if key:
-        mode = (key.group(3) or "major").lower()
-        filters["key"] = _canonical_key(key.group(1), key.group(2) or "", mode)
-        filters["mode"] = mode
-    else:
-        mode_word = next((mode for mode in MODES if f" {mode} " in words), None)
-        if mode_word:
-            filters["mode"] = mode_word
-    for canonical, names in ORIGINS.items():
-        if any(f" {name} " in words for name in names):
-            filters["origin"] = canonical
-            break
-    keywords = [word for word in words.split() if word not in _STOPWORDS and len(word) > 1]
+    """Keywords and filters that the query states plainly (no model), in any of the five languages.
+
+    The filters are the reading of the one query parser every search path shares
+    (:func:`musicsearch.search.understanding.understand_query`), limited to :data:`FILTER_FIELDS`; its notes
+    are the search's to show (``SearchIndex.explain``).
+    """
+    reading = understand_query(query)
+    filters = {name: reading.constraints[name] for name in FILTER_FIELDS if name in reading.constraints}
+    keywords = [word for word in _words(query).split() if word not in _STOPWORDS and len(word) > 1]
     return RewrittenQuery(query=query, keywords=list(dict.fromkeys(keywords)), filters=filters)
 
 
@@ -167,8 +138,10 @@ def rewrite_query(query: str, backend: Any = None, *, trust_llm: bool = False, m
 def match_filters(filters: dict[str, str], hit: Any) -> dict[str, bool]:
     """Which filters a hit satisfies, read from its metadata and ABC as the corpus reads them.
 
-    Uses :mod:`musicsearch.data.features` (tune type from ``R:`` or the title, country of origin, key and the
-    mode guessed from the notes), so the page and the evaluation agree on what "a jig" or "minor" means.
+    Uses the checks hybrid search ranks by (:func:`musicsearch.search.fields.satisfies` over the facts
+    :mod:`musicsearch.data.features` reads: tune type from ``R:`` or the title, country of origin, key and the
+    mode guessed from the notes), so the page, hybrid search and the evaluation agree on what "a jig" or
+    "minor" means.
 
     Args:
         filters: canonical filter values, as :func:`rule_rewrite` gives them.
@@ -179,30 +152,7 @@ def match_filters(filters: dict[str, str], hit: Any) -> dict[str, bool]:
         {'tune_type': True, 'meter': False}
     """
     hit = Hit.of(hit)
-    abc = hit.abc
     metadata = {str(key).lower(): str(value) for key, value in hit.metadata.items()}
     if "title" not in metadata and hit.title:
         metadata["title"] = str(hit.title)
-    matches: dict[str, bool] = {}
-    for name, wanted in filters.items():
-        if name == "tune_type":
-            matches[name] = (features.tune_type(metadata) or "").lower() == wanted.lower()
-        elif name == "meter":
-            have = (features.record_meter(metadata, abc) or "").replace(" ", "")
-            matches[name] = have == wanted or (have, wanted) in (("C", "4/4"), ("C|", "2/2"))
-        elif name in ("key", "mode"):
-            key = features.record_key(metadata, abc)
-            if key:
-                metadata["key"] = key
-            mode = features.music_features(abc, metadata)["mode"] if abc else features.parse_key(key).mode
-            mode = "minor" if mode == "aeolian" else mode
-            if name == "mode":
-                matches[name] = mode == wanted
-            else:
-                tonic, wanted_mode = wanted.split(" ", 1)
-                matches[name] = features.parse_key(key).tonic == tonic and mode == wanted_mode
-        elif name == "origin":
-            matches[name] = features.origin_country(metadata, hit.collection) == wanted
-        else:
-            matches[name] = False
-    return matches
+    return satisfies(filters, record_facts(metadata, hit.abc, hit.collection))

@@ -10,8 +10,10 @@ table) or 32x (int8 table) fewer bytes read than the dense matrix.
 The layer has two states. *Trainable* (after :func:`~musicsearch.replace_linear`): it keeps the dense
 weight and learns centroids, weight and an inverse temperature with a straight-through soft assignment
 (:meth:`LUTLinear.forward`, LUT-NN section 4). *Frozen* (after :meth:`LUTLinear.freeze`): only the table
-(int8 or fp32), the centroids and the bias remain, and the forward pass is one batched matmul for the
-distances, an argmin and one ``embedding_bag``. Training helpers live in :mod:`musicsearch.lut.centroids`.
+(int8 or fp32), the centroids and the bias remain, and the forward pass of an int8 table is one fused
+pass per row compiled by numba (nearest centroids, then the gather-add; :meth:`LUTLinear.use_kernel`), or
+without numba one batched matmul for the distances, an argmin and one ``embedding_bag``. Training helpers
+live in :mod:`musicsearch.lut.centroids`.
 
 Example:
     >>> layer = LUTLinear(16, 4, k=8, v=4)
@@ -32,13 +34,18 @@ from .kernels import (
     CHUNK_ROWS,
     int8_bag_available,
     lookup_forward,
+    lookup_int8,
     nearest_codes,
+    numba_available,
     pack_int8_rows,
     quantize_table,
 )
 
 TABLE_DTYPES = ("int8", "fp32")
 SCALE_MODES = ("tensor", "codebook")
+# Inference kernels of a frozen int8 layer: "auto" = the fused numba kernel when numba is installed, else
+# "torch" (FBGEMM's int8 embedding_bag after a batched-matmul centroid search); "numpy" is the reference.
+LUT_KERNELS = ("auto", "numba", "numpy", "torch")
 
 
 class LUTError(MusicSearchError, ValueError):
@@ -93,6 +100,7 @@ class LUTLinear(nn.Module):
         self.in_features, self.out_features, self.k, self.v = in_features, out_features, k, v
         self.table_dtype, self.scale = table_dtype, scale
         self.frozen = False
+        self.kernel = "auto"  # a runtime choice (not saved): see use_kernel
         self.track_reconstruction = False  # set by lut_train.finetune for the per-layer loss
         self.reconstruction_loss: torch.Tensor | None = None
         self.weight = nn.Parameter(torch.empty(out_features, in_features))
@@ -205,9 +213,12 @@ class LUTLinear(nn.Module):
             "_norms": (self.centroids * self.centroids).sum(-1).unsqueeze(1),  # (C, 1, K)
             "_column_offsets": (torch.arange(self.codebooks, device=self.centroids.device) * self.k).unsqueeze(1),
             "_bag_offsets": torch.arange(0, CHUNK_ROWS * self.codebooks, self.codebooks, device=self.centroids.device),
-            "_packed": None, "_fp32_table": self.table if self.table_dtype == "fp32" else None}
+            "_packed": None, "_fp32_table": self.table if self.table_dtype == "fp32" else None,
+            "_row_scale_values": None}
         if self.table_dtype == "int8":
-            if int8_bag_available():
+            if self._fused_kernel() is not None:
+                derived["_row_scale_values"] = self._row_scales().float().contiguous()
+            elif int8_bag_available():
                 derived["_packed"] = pack_int8_rows(self.qtable, self._row_scales())
             else:
                 derived["_fp32_table"] = self._dequantized()  # no fused int8 kernel in this torch build
@@ -218,8 +229,53 @@ class LUTLinear(nn.Module):
     def _refresh_fast_path(self) -> None:
         # One plain attribute holding the fast path's tensors: nn.Module's buffer lookup costs ~0.5 µs per
         # name, a noticeable share of a 40 µs call.
+        table = self._fp32_table
+        if self._packed is None and table is None:  # fused-kernel layer moved off the CPU: plain fp32 bag there
+            table = self._dequantized()
         self.__dict__["_fast"] = (self._centroids_t, self._norms, self._column_offsets, self._bag_offsets,
-                                  self._packed, self._fp32_table, self.bias)
+                                  self._packed, table, self.bias)
+        fused = None
+        if self._row_scale_values is not None and self.qtable.device.type == "cpu":
+            # NumPy views of the buffers (no copy), in the layouts of kernels.lookup_int8.
+            bias = self.bias if self.bias is not None else torch.zeros(self.out_features)
+            fused = (self._centroids_t.numpy(), self._norms.reshape(self.codebooks, self.k).numpy(),
+                     self.qtable.numpy(), self._row_scale_values.numpy(), bias.float().contiguous().numpy(),
+                     self._fused_kernel())
+        self.__dict__["_fused"] = fused
+
+    def _fused_kernel(self) -> str | None:
+        if self.table_dtype != "int8" or self.kernel == "torch":
+            return None
+        if self.kernel == "auto" and not numba_available():
+            return None
+        return "numpy" if self.kernel == "numpy" else "numba"
+
+    def use_kernel(self, kernel: str) -> LUTLinear:
+        """Choose the inference kernel of the frozen int8 table (see :data:`LUT_KERNELS`); returns the layer.
+
+        "numba" without numba installed runs the NumPy reference (slower, same result).
+
+        Example:
+            >>> LUTLinear(16, 4, k=8, v=4).freeze().use_kernel("torch").kernel
+            'torch'
+        """
+        if kernel not in LUT_KERNELS:
+            raise LUTError(f"kernel must be one of {LUT_KERNELS}, got {kernel!r}.")
+        self.kernel = kernel
+        self._prepare()
+        return self
+
+    def __getstate__(self) -> dict:
+        # The fast-path tuples hold NumPy views of the buffers; a copy rebuilds them over its own buffers.
+        state = dict(self.__dict__)
+        state.pop("_fast", None)
+        state.pop("_fused", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        if self.frozen:
+            self._refresh_fast_path()
 
     def _apply(self, fn, recurse: bool = True):
         result = super()._apply(fn, recurse)
@@ -244,6 +300,12 @@ class LUTLinear(nn.Module):
         return nearest_codes(rows, centroids.transpose(1, 2).contiguous(), (centroids ** 2).sum(-1).unsqueeze(1))
 
     def _forward_frozen(self, rows: torch.Tensor) -> torch.Tensor:
+        fused = self.__dict__.get("_fused")
+        if fused is not None and rows.dtype == torch.float32 and rows.device.type == "cpu" \
+                and not rows.requires_grad:
+            *arrays, kernel = fused
+            out = lookup_int8(rows.contiguous().numpy(), *arrays, kernel=kernel, threads=torch.get_num_threads())
+            return torch.from_numpy(out)
         return lookup_forward(rows.contiguous(), *self._fast)
 
     def table_bytes(self) -> int:

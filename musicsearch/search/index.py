@@ -15,6 +15,8 @@ see :mod:`musicsearch.artifacts.versions`; ``dir/CURRENT`` names the current ``d
     v-*/metadata.npy    (N, D) float32 text embeddings of the metadata (hybrid search)
     v-*/melody.npz      the melody index of the same tunes (melody search; a folder saved without it
                         builds one from the records on the first music query, once)
+    v-*/keywords.npz    the BM25 keyword index, prebuilt (see :mod:`musicsearch.search.keyword_store`; a
+                        folder without it, or written by other keyword code, builds it on the first hybrid query)
 
 Behaviour on bad input (documented, never a faiss crash): an empty or whitespace query and ``k <= 0``
 raise :class:`QueryError`; a query longer than :data:`~musicsearch.search.queries.MAX_QUERY_CHARS` is cut at a word boundary with a
@@ -41,7 +43,7 @@ from ..errors import ArtifactError, CorpusError, QueryError
 from . import ann
 from .hit import Hit
 from .queries import clean_query
-from .store import read_index_folder, write_index_folder
+from .store import StoredMelodyIndex, read_index_folder, write_index_folder
 
 if TYPE_CHECKING:
     from .melody import MelodyIndex
@@ -77,6 +79,7 @@ class SearchIndex:
         self.metadata_vectors = metadata_vectors
         self.fingerprint = fingerprint or getattr(model, "fingerprint", None)
         self.model_dir = model_dir
+        self.corpus_fingerprint: str | None = None  # the corpus cache the index was built from, when known
         self._model = None
         self._keyword_index = None  # built on the first hybrid query
         self._melody_index = melody_index  # built on the first music query when the folder had none
@@ -113,7 +116,11 @@ class SearchIndex:
                                                                batch_size=batch_size, progress=progress))
         index = cls.from_embeddings(vectors, records, kind=kind, model=model, params=params,
                                     metadata_vectors=metadata_vectors)
+        index.corpus_fingerprint = getattr(corpus, "fingerprint", None)
         index.melody_index  # noqa: B018 - built now (seconds), so save() stores it beside the embeddings
+        from .hybrid import field_index
+
+        field_index(index)  # the record facts, derived once and cached, so no search process derives them
         return index
 
     @classmethod
@@ -145,12 +152,16 @@ class SearchIndex:
 
     @property
     def model(self) -> Any:
-        """The model queries are encoded with; loaded on first use when the index came from disk."""
+        """The model queries are encoded with; loaded on first use when the index came from disk.
+
+        Loaded through :func:`~musicsearch.search.query_encoder.load_query_encoder`: the model's ONNX export
+        when usable (no torch), else the PyTorch model; both encode queries the same way.
+        """
         if self._model is None:
-            from ..models.loading import load_model
+            from .query_encoder import load_query_encoder
 
             candidates = [self.model_dir] if self.model_dir and Path(self.model_dir).is_dir() else []
-            self.model = load_model(candidates[0] if candidates else None)
+            self.model = load_query_encoder(candidates[0] if candidates else None)
         return self._model
 
     @model.setter
@@ -207,12 +218,32 @@ class SearchIndex:
         k = ann.check_k(k, len(self))
         if not texts:
             return []
-        vectors = ann.as_matrix(self.model.encode_text(texts), dim=self.dim, what="query embeddings")
         if mode == "hybrid":
-            from .hybrid import hybrid_search
+            from .hybrid_hits import hybrid_search
+            from .understanding import understand_query
 
-            return [hybrid_search(self, text, vector, k, weights) for text, vector in zip(texts, vectors)]
-        return self.search_vectors(vectors, k)
+            readings = [understand_query(text) for text in texts]
+            # The encoder reads the query as understood, in English ("une berceuse" -> "a lullaby").
+            vectors = ann.as_matrix(self.model.encode_text([reading.english() for reading in readings]), dim=self.dim,
+                                    what="query embeddings")
+            return [hybrid_search(self, text, vector, k, weights, reading=reading)
+                    for text, vector, reading in zip(texts, vectors, readings)]
+        from .duplicates import fold_hits
+
+        vectors = ann.as_matrix(self.model.encode_text(texts), dim=self.dim, what="query embeddings")
+        # Identical music counts once (its hit's also_in lists the copies): ask for a few more, then fold.
+        return [fold_hits(self, hits, k) for hits in self.search_vectors(vectors, min(len(self), 2 * k + 10))]
+
+    def explain(self, query: str) -> Any:
+        """How hybrid search reads ``query``: its constraints, free words and notes, with how many tunes fit.
+
+        Example:
+            >>> index.explain("a reel in 3/4").summary()  # doctest: +SKIP
+            'understood: type reel, meter 3/4; ignored: a, in; a reel is usually in 4/4 or 2/2, ...'
+        """
+        from .hybrid_hits import explain_query
+
+        return explain_query(self, clean_query(query))
 
     def search_music(self, query: Any, k: int = 10, *, mode: str = "hybrid", include_self: bool = False,
                      fusion: Any = None) -> list[Hit]:
@@ -261,9 +292,16 @@ class SearchIndex:
         """
         manifest = {"index_kind": self.kind, "model_fingerprint": self.fingerprint, "dim": self.dim,
                     "count": len(self), "corpus_hash": corpus_hash(self.records), "params": self.params.to_dict(),
-                    "model_dir": self.model_dir or _model_source(self._model)}
+                    "model_dir": self.model_dir or _model_source(self._model),
+                    "corpus_fingerprint": self.corpus_fingerprint}
+        from .hybrid import keyword_index
+        from .keyword_store import keywords_to_bytes
+
+        # The keyword index is saved prebuilt: a search process then skips building it (~2 s on 13,600 tunes).
         return write_index_folder(directory, manifest, ann.serialize(self.faiss_index), self.records,
-                                  self.metadata_vectors, _melody_bytes(self._melody_index))
+                                  self.metadata_vectors, _melody_bytes(self._melody_index),
+                                  keywords_to_bytes(keyword_index(self)),
+                                  None if self._melody_index is None else self._melody_index.groups)
 
     @classmethod
     def load(cls, directory: str | Path | None = None, model: Any = None) -> SearchIndex:
@@ -281,7 +319,7 @@ class SearchIndex:
         from ..paths import default_index_dir
 
         folder = Path(directory) if directory is not None else default_index_dir()
-        manifest, index_bytes, records, metadata_vectors, melody_index = read_index_folder(folder)
+        manifest, index_bytes, records, metadata_vectors, melody_index, keywords = read_index_folder(folder)
         faiss_index = ann.deserialize(index_bytes, str(folder / "index.faiss"))
         if faiss_index.ntotal != manifest["count"] or faiss_index.d != manifest["dim"]:
             raise ArtifactError(f"{folder / 'index.faiss'} holds {faiss_index.ntotal}x{faiss_index.d} vectors but "
@@ -295,18 +333,28 @@ class SearchIndex:
                     params=params, metadata_vectors=metadata_vectors, model_dir=manifest.get("model_dir"),
                     melody_index=melody_index)
         ann.set_search_params(faiss_index, index.kind, params)
+        index.corpus_fingerprint = manifest.get("corpus_fingerprint")
+        index._keyword_index = keywords  # prebuilt, or None: built on the first hybrid query
         if model is not None:
             index.model = model
         return index
 
 
-def load_index(directory: str | Path | None = None, model: Any = None) -> SearchIndex:
-    """Load a saved index; ``None`` = the default index under ``MUSICSEARCH_HOME`` (``make model``).
+def load_index(directory: str | Path | None = None, model: Any = None, *, progress: bool = True) -> SearchIndex:
+    """Load a saved index; ``None`` = the default index, built first when missing or stale.
+
+    The default index holds music21's corpus encoded by the default model (the released one unless you
+    chose another, :func:`musicsearch.paths.default_model_dir`); it is rebuilt when that model or the
+    corpus changes (:mod:`musicsearch.search.default_index`).
 
     Example:
         >>> ms.load_index().search("a hornpipe", k=1)[0].rank  # doctest: +SKIP
         1
     """
+    if directory is None:
+        from .default_index import ensure_default_index
+
+        directory = ensure_default_index(progress=progress)
     return SearchIndex.load(directory, model=model)
 
 
@@ -329,6 +377,8 @@ def _melody_bytes(melody_index: MelodyIndex | None) -> bytes | None:
     """The ``.npz`` bytes of a melody index (``MelodyIndex.save`` writes files), or None when there is none."""
     if melody_index is None:
         return None
+    if isinstance(melody_index, StoredMelodyIndex):  # read from a folder: its bytes, never parsed for this
+        return melody_index.data
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="musicsearch-melody-") as folder:

@@ -125,6 +125,32 @@ class KeywordIndex:
             return np.zeros((0, self.count), dtype=np.float32)
         return np.stack([self.bm25(query) for query in queries])
 
+    def matched_terms(self, query: str, row: int) -> list[str]:
+        """The query's index terms that document ``row`` contains (why a hit matched, in words).
+
+        Example:
+            >>> KeywordIndex([{"title": "The Kesh", "composer": ""}]).matched_terms("the kesh jig", 0)
+            ['kesh']
+        """
+        found = []
+        for term in dict.fromkeys(tokenize(query)):
+            rows = self._postings.get(term, (None,))[0]
+            if rows is not None:
+                at = int(np.searchsorted(rows, row))
+                if at < len(rows) and rows[at] == row:
+                    found.append(term)
+        return found
+
+    def title_share(self, query: str, row: int) -> float:
+        """The title signal of :meth:`score` for one document (share of the query an exact title covers)."""
+        terms = tokenize(query)
+        best = 0.0
+        for size in range(min(len(terms), self._longest_title), 0, -1):
+            for start in range(len(terms) - size + 1):
+                if row in self.titles.get(tuple(terms[start:start + size]), ()):
+                    best = max(best, size / len(terms))
+        return best
+
     def score(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """BM25 scores and title scores of every document for ``query``.
 

@@ -7,14 +7,16 @@ allowed values, required or not) and records the SHA-256 and size of every file;
 truncated or edited file is reported by name instead of reaching faiss (which would abort) or NumPy.
 
 Example:
-    >>> manifest, index_bytes, records, metadata, melody = read_index_folder("indexes/default")  # doctest: +SKIP
+    >>> manifest, index_bytes, records, metadata, melody, keywords = read_index_folder("indexes/default")  # doctest: +SKIP
     >>> manifest["count"] == len(records)  # doctest: +SKIP
     True
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -37,6 +39,8 @@ INDEX_FILE = "index.faiss"
 RECORDS_FILE = "records.jsonl"
 METADATA_FILE = "metadata.npy"
 MELODY_FILE = "melody.npz"  # the melody index (:class:`~musicsearch.search.melody.MelodyIndex`), same rows
+KEYWORDS_FILE = "keywords.npz"  # the BM25 keyword index, prebuilt (:mod:`~musicsearch.search.keyword_store`)
+GROUPS_FILE = "duplicates.npy"  # (N,) int64: the melody index's duplicate group of every row (text search folds by it)
 _REBUILD = "rebuild it with `musicsearch index --model DIR --out FOLDER` (or `make model` for the default index)"
 
 _FILE_ENTRY = Field(dict, fields={"sha256": Field(str, pattern="[0-9a-f]{64}", note="64 hexadecimal digits"),
@@ -59,10 +63,13 @@ MANIFEST_SCHEMA = {
     "dim": Field(int, minimum=1),
     "count": Field(int, minimum=1),
     "corpus_hash": Field(str, required=False),
+    "corpus_fingerprint": Field(str, required=False, nullable=True),  # the corpus cache it was built from
     "params": Field(dict, required=False, fields=PARAMS_SCHEMA),
     "model_dir": Field(str, required=False, nullable=True),
     "versions": Field(dict, required=False, values=Field(str)),
-    "files": Field(dict, values=_FILE_ENTRY, keys=(INDEX_FILE, RECORDS_FILE, METADATA_FILE, MELODY_FILE),
+    "keyword_scheme": Field(str, required=False),  # keyword_store.keyword_scheme() of the code that wrote it
+    "files": Field(dict, values=_FILE_ENTRY, keys=(INDEX_FILE, RECORDS_FILE, METADATA_FILE, MELODY_FILE,
+                                                   KEYWORDS_FILE, GROUPS_FILE),
                    note=f"a mapping of {INDEX_FILE}, {RECORDS_FILE} (and {METADATA_FILE}, {MELODY_FILE}) to their "
                         "sha256 and bytes"),
 }
@@ -70,11 +77,14 @@ MANIFEST_SCHEMA = {
 
 def write_index_folder(directory: str | os.PathLike, manifest: dict[str, Any], index_bytes: bytes,
                        records: Sequence[Any], metadata_vectors: np.ndarray | None,
-                       melody_bytes: bytes | None = None) -> Path:
+                       melody_bytes: bytes | None = None, keyword_bytes: bytes | None = None,
+                       duplicate_groups: np.ndarray | None = None) -> Path:
     """Publish the index files and a manifest as the new version of ``directory``.
 
     ``melody_bytes`` (the melody index's ``.npz``) goes in the same version, so a reader sees the faiss
-    index and the melody index of one build, never one old and one new.
+    index and the melody index of one build, never one old and one new; ``keyword_bytes`` (the keyword
+    index's ``.npz``, :func:`~musicsearch.search.keyword_store.keywords_to_bytes`) and ``duplicate_groups``
+    (the melody index's ``groups``, so a text search folds duplicates without reading the melodies) likewise.
 
     Raises:
         ArtifactError: ``directory`` holds another artifact or files of its own (choose another folder).
@@ -82,11 +92,16 @@ def write_index_folder(directory: str | os.PathLike, manifest: dict[str, Any], i
     target = Path(directory)
     files = {INDEX_FILE: index_bytes, RECORDS_FILE: records_to_jsonl(records).encode("utf-8")}
     if metadata_vectors is not None:
-        buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(metadata_vectors, dtype=np.float32), allow_pickle=False)
-        files[METADATA_FILE] = buffer.getvalue()
+        files[METADATA_FILE] = _npy_bytes(metadata_vectors, np.float32)
     if melody_bytes is not None:
         files[MELODY_FILE] = melody_bytes
+    if duplicate_groups is not None:
+        files[GROUPS_FILE] = _npy_bytes(duplicate_groups, np.int64)
+    if keyword_bytes is not None:
+        from .keyword_store import keyword_scheme
+
+        files[KEYWORDS_FILE] = keyword_bytes
+        manifest = {**manifest, "keyword_scheme": keyword_scheme()}
     versions = artifacts.library_versions()
     versions["faiss"] = _faiss_version()
     with artifacts.publish(target, artifacts.INDEX, exclusive=True) as staging:
@@ -99,12 +114,22 @@ def write_index_folder(directory: str | os.PathLike, manifest: dict[str, Any], i
     return target
 
 
-def read_index_folder(folder: Path) -> tuple[dict[str, Any], bytes, list[Any], np.ndarray | None, Any]:
+def _npy_bytes(array: np.ndarray, dtype: Any) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array, dtype=dtype), allow_pickle=False)  # never a pickle
+    return buffer.getvalue()
+
+
+def read_index_folder(folder: Path) -> tuple[dict[str, Any], bytes, list[Any], np.ndarray | None, Any, Any]:
     """Read and verify the current version of a folder written by :func:`write_index_folder`.
 
+    Every file's checksum is verified here; the melody index is only parsed on first use
+    (:class:`StoredMelodyIndex`: it takes seconds to read and a text search needs only its duplicate groups).
+
     Returns:
-        ``(manifest, faiss index bytes, records, metadata vectors or None, melody index or None)``; a folder
-        saved before melody search has no melody index (the caller builds one from the records).
+        ``(manifest, faiss index bytes, records, metadata vectors or None, melody index or None, keyword
+        index or None)``; a folder saved before melody search has no melody index, one saved before the
+        keyword store (or by other keyword code) no keyword index: the caller builds them from the records.
 
     Raises:
         ArtifactError: naming the missing, corrupted or incompatible file (and field) and how to rebuild it.
@@ -134,7 +159,7 @@ def read_manifest(version: Path) -> dict[str, Any]:
     return manifest
 
 
-def _read_version(folder: Path) -> tuple[dict[str, Any], bytes, list[Any], np.ndarray | None, Any]:
+def _read_version(folder: Path) -> tuple[dict[str, Any], bytes, list[Any], np.ndarray | None, Any, Any]:
     manifest = read_manifest(folder)
     contents = {name: _read_checked(folder, name, expected) for name, expected in manifest["files"].items()}
     records = records_from_jsonl(contents[RECORDS_FILE], folder / RECORDS_FILE)
@@ -145,19 +170,81 @@ def _read_version(folder: Path) -> tuple[dict[str, Any], bytes, list[Any], np.nd
     if METADATA_FILE in contents:
         metadata_vectors = _read_matrix(contents[METADATA_FILE], folder / METADATA_FILE,
                                         (manifest["count"], manifest["dim"]))
-    melody = _read_melody(folder / MELODY_FILE, records) if MELODY_FILE in contents else None
-    return manifest, contents[INDEX_FILE], records, metadata_vectors, melody
+    melody = None
+    if MELODY_FILE in contents:
+        groups = _read_groups(contents[GROUPS_FILE], folder / GROUPS_FILE, manifest["count"]) \
+            if GROUPS_FILE in contents else None
+        melody = StoredMelodyIndex(contents[MELODY_FILE], folder / MELODY_FILE, records, groups)
+    keywords = _read_keywords(contents.get(KEYWORDS_FILE), manifest)
+    return manifest, contents[INDEX_FILE], records, metadata_vectors, melody, keywords
 
 
-def _read_melody(path: Path, records: Sequence[Any]) -> Any:
-    """The melody index of a version (its checksum already verified), checked to have the records' rows."""
-    from .melody import MelodyIndex
+def _read_keywords(data: bytes | None, manifest: dict[str, Any]) -> Any:
+    """The stored keyword index, or None when there is none or other keyword code wrote it (a cache: the
+    index then builds it from the records on the first hybrid query)."""
+    if data is None:
+        return None
+    from .keyword_store import keyword_scheme, keywords_from_bytes
 
-    melody = MelodyIndex.load(path)
-    if melody.ids != [str(record.id) for record in records]:
-        raise ArtifactError(f"{path} does not describe the tunes of {RECORDS_FILE} (ids or order differ); "
-                            f"{_REBUILD}.")
-    return melody
+    if manifest.get("keyword_scheme") != keyword_scheme():
+        return None
+    try:
+        return keywords_from_bytes(data)
+    except (ValueError, KeyError, OSError):  # checksum held, so another format: rebuild, never fail a search
+        return None
+
+
+class StoredMelodyIndex:
+    """The melody index of an index folder, parsed on first use; ``groups`` is answered without parsing.
+
+    Stands where a :class:`~musicsearch.search.melody.MelodyIndex` stands (attributes are the parsed
+    index's). Reading one derives its n-gram tables: seconds on 13,600 tunes, which a text search, needing
+    only the duplicate groups (stored beside it, :data:`GROUPS_FILE`), does not pay.
+    """
+
+    def __init__(self, data: bytes, path: Path, records: Sequence[Any], groups: np.ndarray | None) -> None:
+        self.data, self.path, self._records, self._groups = data, path, records, groups
+        self._index: Any = None
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self._groups if self._groups is not None else self.parsed.groups
+
+    @property
+    def parsed(self) -> Any:
+        """The :class:`MelodyIndex` (checksum verified at load), checked to have the records' rows."""
+        if self._index is None:
+            import tempfile
+
+            from .melody import MelodyIndex
+
+            with tempfile.TemporaryDirectory(prefix="musicsearch-melody-") as scratch:
+                (Path(scratch) / MELODY_FILE).write_bytes(self.data)
+                melody = MelodyIndex.load(Path(scratch) / MELODY_FILE)
+            if melody.ids != [str(record.id) for record in self._records]:
+                raise ArtifactError(f"{self.path} does not describe the tunes of {RECORDS_FILE} (ids or order "
+                                    f"differ); {_REBUILD}.")
+            self._index = melody
+        return self._index
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("data", "path", "_records", "_groups", "_index"):
+            raise AttributeError(name)
+        return getattr(self.parsed, name)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
+def _read_groups(data: bytes, path: Path, count: int) -> np.ndarray:
+    try:
+        groups = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise ArtifactError(f"{path} is not a plain NumPy array ({error}); {_REBUILD}.") from error
+    if not isinstance(groups, np.ndarray) or groups.dtype != np.int64 or groups.shape != (count,):
+        raise ArtifactError(f"{path} holds {getattr(groups, 'dtype', '?')} {getattr(groups, 'shape', '')}, "
+                            f"expected int64 ({count},); {_REBUILD}.")
+    return groups
 
 
 def _read_matrix(data: bytes, path: Path, shape: tuple[int, int]) -> np.ndarray:
@@ -208,12 +295,22 @@ def records_from_jsonl(data: bytes, source: Path) -> list[Any]:
 def _to_record(payload: dict[str, Any]) -> Any:
     from ..data.corpus import Record
 
-    defaults: dict[str, Any] = {"ref": None, "collection": "", "abc": "", "metadata": {}, "captions": [],
-                                "caption_parts": []}
-    fields = {f.name for f in dataclasses.fields(Record)}
-    values = {name: payload.get(name, defaults.get(name)) for name in fields if name in payload or name in defaults}
+    fields = _record_fields(Record)
+    if payload.keys() == fields:  # what records_to_jsonl writes: no defaults to fill (13,600 records: 0.3 s less)
+        return Record(**payload)
+    values = {name: payload[name] if name in payload else copy.copy(_DEFAULTS[name])  # no shared {} between records
+              for name in fields if name in payload or name in _DEFAULTS}
     values["id"], values["source"] = payload["id"], payload["source"]
     return Record(**values)
+
+
+_DEFAULTS: dict[str, Any] = {"ref": None, "collection": "", "abc": "", "metadata": {}, "captions": [],
+                             "caption_parts": []}
+
+
+@functools.lru_cache(maxsize=4)
+def _record_fields(record_type: type) -> frozenset[str]:
+    return frozenset(field.name for field in dataclasses.fields(record_type))
 
 
 def _read_checked(folder: Path, name: str, expected: dict[str, Any]) -> bytes:

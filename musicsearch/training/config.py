@@ -121,6 +121,7 @@ TRAINING_PRESETS: dict[str, TrainingConfig] = {
     # quick preset's epochs (quick still improved at its end).
     "release": TrainingConfig(epochs=24.0, mlm_pretrain_steps=300, melody_weight=0.5, eval_every=200,
                               checkpoint_every=200),
+    "quick-static": TrainingConfig(),  # quick's settings, so the static text tower is the only difference
     "base": TrainingConfig(
         text_trainable_layers=6, caption_variants=4, dropout_max_parts=4, epochs=30.0, batch_size=256,
         learning_rate=3e-4, mlm_weight=0.2, mlm_pretrain_steps=2000, eval_every=500, eval_size=1000,

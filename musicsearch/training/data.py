@@ -4,6 +4,10 @@ Each training tune is patched once and its candidate texts chosen once (see :mod
 for which texts: captions without the title, plus short text-dropout variants). Short variants also
 repeat across tunes, which keeps the frozen text encoder's cache small.
 
+A tune with its own texts (a table's text column, :func:`musicsearch.data.texts.own_texts`) is paired
+with one of them :data:`OWN_TEXT_SHARE` of the time: they fill that share of its candidates, and no fresh
+dropout variant of its generated caption parts is drawn for it (those would crowd its own words out).
+
 Example:
     >>> build_training_set(corpus, max_patches=64, variants=2, max_parts=3, seed=0).texts[0]  # doctest: +SKIP
     ['A reel, in D major.', 'in D major, a reel']
@@ -17,8 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data.texts import content_parts, training_texts
+from ..data.texts import content_parts, own_texts, training_texts
 from ..errors import ABCError, CorpusError
+
+OWN_TEXT_SHARE = 0.5  # how often a tune with its own texts is paired with one of them
 
 
 @dataclass
@@ -31,6 +37,7 @@ class TrainingSet:
     texts: list[list[str]]  # candidate texts per tune
     parts: list[list[str]]  # caption parts without title (fresh dropout in fine-tune mode)
     abc: list[str] = field(default_factory=list)  # the tune's ABC text (fragments for the melodic objective)
+    own_text_tunes: int = 0  # tunes trained on their own texts (a table's text column), not only captions
 
     def __len__(self) -> int:
         return len(self.patches)
@@ -61,8 +68,13 @@ def build_training_set(records, *, max_patches: int, variants: int, max_parts: i
         data.patches.append(patches)
         data.collections.append(record.collection)
         data.ids.append(record.id)
+        own = own_texts(record.captions or [], record.caption_parts or [])
+        if own:
+            own = list(dict.fromkeys(own))
+            texts = _weighted(own, [text for text in texts if text not in own])
+            data.own_text_tunes += 1
         data.texts.append(texts)
-        data.parts.append(content_parts(record.caption_parts or []))
+        data.parts.append([] if own else content_parts(record.caption_parts or []))
         data.abc.append(record.abc)
     if no_text:
         warnings.warn(f"{len(no_text)} tune(s) have no caption and were left out of training "
@@ -73,3 +85,16 @@ def build_training_set(records, *, max_patches: int, variants: int, max_parts: i
     if not data.patches:
         raise CorpusError("no tune of the training corpus has both music and a caption; nothing to train on.")
     return data
+
+
+def _weighted(own: list[str], generated: list[str]) -> list[str]:
+    """Candidates in which ``own`` texts make up :data:`OWN_TEXT_SHARE` of the draws (or all, with no others).
+
+    Example:
+        >>> _weighted(["my words"], ["A reel.", "a reel", "in D major"])
+        ['my words', 'my words', 'my words', 'A reel.', 'a reel', 'in D major']
+    """
+    if not generated:
+        return list(own)
+    copies = max(1, round(OWN_TEXT_SHARE / (1 - OWN_TEXT_SHARE) * len(generated) / len(own)))
+    return list(own) * copies + list(generated)

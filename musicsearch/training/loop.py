@@ -14,6 +14,10 @@
    resumable **checkpoints**;
 5. **finish** — a last evaluation, run facts, the saved model.
 
+With ``init=`` the run is a **fine-tune** (:mod:`.finetune`): the model starts from a trained one (its
+architecture, a fresh optimiser), and the init and fine-tuned models are evaluated on the same held-out
+tunes of ``corpus`` in one report (``history.info["finetune"]``, ``finetune.json`` beside the model).
+
 A step whose loss or weights stop being finite ends the run with
 :class:`~musicsearch.training.divergence.TrainingDiverged` (:mod:`.divergence`): the last good checkpoint
 stays, and no model is saved.
@@ -181,7 +185,8 @@ def _finish(run: TrainingRun, out: str | os.PathLike | None, checkpoint: Path | 
 
 def train(config_or_preset: RunConfig | ModelConfig | str = "quick", corpus=None, *,
           out: str | os.PathLike | None = None, progress: bool = True, callback=None, resume: bool = True,
-          **overrides: Any) -> tuple[MusicTextModel, TrainingHistory]:
+          init: MusicTextModel | str | os.PathLike | None = None, **overrides: Any,
+          ) -> tuple[MusicTextModel, TrainingHistory]:
     """Train a model on ``corpus`` and return ``(model, history)``.
 
     Args:
@@ -193,6 +198,9 @@ def train(config_or_preset: RunConfig | ModelConfig | str = "quick", corpus=None
         callback: called as ``callback(history, event)`` after each step (``event="step"``) and each
             evaluation (``"eval"``); :class:`musicsearch.viz.training_plots.LivePlot` draws live curves.
         resume: continue from ``out/checkpoint`` when it exists (same config required).
+        init: fine-tune this trained model (a model, its folder, or ``"default"``) instead of starting from
+            random weights: its architecture is kept, the training settings come from ``config_or_preset``
+            and ``overrides`` (see :mod:`musicsearch.training.finetune`).
         **overrides: architecture or training fields to change, e.g. ``epochs=1``.
 
     Returns:
@@ -203,9 +211,17 @@ def train(config_or_preset: RunConfig | ModelConfig | str = "quick", corpus=None
         ArtifactError: ``out`` holds a checkpoint of a different config or of another corpus.
         TrainingDiverged: a loss or weight stopped being finite; the last good checkpoint is kept and no
             model is saved.
-        MusicSearchError: an unknown preset or field.
+        MusicSearchError: an unknown preset or field; with ``init``, a missing init folder, a model that
+            cannot be fine-tuned, or an architecture field that differs from the init model's.
     """
-    config = get_config(config_or_preset, **overrides)
+    start = None
+    if init is not None:
+        from .finetune import finetune_config, load_init
+
+        start, init_name = load_init(init)
+        config = finetune_config(start, config_or_preset, init_name, **overrides)
+    else:
+        config = get_config(config_or_preset, **overrides)
     if out is not None:
         from ..artifacts import check_writable
 
@@ -218,7 +234,13 @@ def train(config_or_preset: RunConfig | ModelConfig | str = "quick", corpus=None
         corpus = load_corpus("music21", progress=progress)
     started = time.perf_counter()
     data, held_out = prepare_data(config, corpus)
-    run = build_run(config, data, held_out, corpus, progress=progress, started=started)
+    if start is not None:
+        from .finetune import before_training
+
+        config, before = before_training(start, init_name, config, data, held_out, progress=progress)
+    run = build_run(config, data, held_out, corpus, progress=progress, started=started, init=start)
+    if start is not None:
+        run.history.info["init"] = init_name
     checkpoint = Path(out) / "checkpoint" if out is not None else None
     try:
         if checkpoint is not None and resume and resume_run(run, checkpoint):
@@ -227,7 +249,15 @@ def train(config_or_preset: RunConfig | ModelConfig | str = "quick", corpus=None
             _pretrain_music(run, progress)
         run.distribute()
         _contrastive_training(run, checkpoint, progress, callback)
-        return _finish(run, out, checkpoint, progress, callback)
+        if start is None:
+            return _finish(run, out, checkpoint, progress, callback)
+        from .finetune import after_training, write_report
+
+        report = after_training(run, before, held_out, progress=progress)
+        model, history = _finish(run, out, checkpoint, progress, callback)
+        if out is not None and run.rank == 0:
+            write_report(report, out)
+        return model, history
     except TrainingDiverged as error:
         raise error.extended(_what_was_kept(run, out, checkpoint)) from None
 

@@ -108,16 +108,26 @@ def _embed_frozen_texts(run: TrainingRun, progress: bool) -> None:
     run.history.info["unique_texts"] = len(unique)
 
 
+def _copy_of(init: MusicTextModel) -> MusicTextModel:
+    import copy
+
+    model = copy.deepcopy(init).cpu()
+    model._loaded_fingerprint = None  # the copy's weights change: its fingerprint is computed afresh
+    return model
+
+
 def build_run(config: RunConfig, data: TrainingSet, held_out, corpus, *, progress: bool,
-              started: float | None = None) -> TrainingRun:
+              started: float | None = None, init: MusicTextModel | None = None) -> TrainingRun:
     """Step 2: model, decoder, optimiser and schedule, samplers and random states, frozen text embeddings.
 
-    Every random source is seeded from ``training.seed`` here, so the same seed gives the same run.
+    Every random source is seeded from ``training.seed`` here, so the same seed gives the same run. With
+    ``init`` (a fine-tune) the model is a copy of it (``init`` itself is left as it was), trained with a
+    fresh optimiser.
     """
     architecture, training = config.architecture, config.training
     accelerator = _accelerator()
     torch.manual_seed(training.seed)  # dropout draws of the whole run start here
-    model = MusicTextModel(architecture, seed=training.seed)
+    model = MusicTextModel(architecture, seed=training.seed) if init is None else _copy_of(init)
     model.configure_training(dropout=training.dropout, text_trainable_layers=training.text_trainable_layers)
     model.training_settings = training.to_dict()
     decoder = None
@@ -129,7 +139,8 @@ def build_run(config: RunConfig, data: TrainingSet, held_out, corpus, *, progres
     device = accelerator.device if accelerator else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     module.to(device)
     history = TrainingHistory(config=config.to_dict())
-    history.info.update(train_tunes=len(data), heldout_tunes=len(held_out), corpus=getattr(corpus, "name", ""),
+    history.info.update(train_tunes=len(data), heldout_tunes=len(held_out), own_text_tunes=data.own_text_tunes,
+                        corpus=getattr(corpus, "name", ""),
                         corpus_fingerprint=getattr(corpus, "fingerprint", ""),
                         heldout_fingerprint=getattr(held_out, "fingerprint", ""))
     rank = accelerator.process_index if accelerator else 0

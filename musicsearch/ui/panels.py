@@ -125,7 +125,11 @@ def load_lut_study(path: str | Path | None = None) -> list[dict[str, Any]]:
         raise QueryError(
             f"no LUT study at {path}; run `python benchmarks/lut.py` or pass rows of ms.study_classifier()."
         )
-    return list(json.loads(path.read_text(encoding="utf-8"))["models"])
+    results = json.loads(path.read_text(encoding="utf-8"))
+    rows = results.get("classifier_studies") or results.get("models")  # "models": files written before
+    if not rows:
+        raise QueryError(f"{path} holds no classifier study; run `python benchmarks/lut.py --studies`.")
+    return list(rows)
 
 
 def lut_variant(

@@ -29,7 +29,8 @@ def run_search(index: Any, query: str, *, k: int = 5, mode: str = "content",
 
     Args:
         notes: when a list, why the search fell back (a melody the matcher could not use) is appended to
-            it instead of being warned, so a widget can show it.
+            it instead of being warned, so a widget can show it. How a text query was read is
+            :func:`reading_html`.
 
     Raises:
         QueryError: empty query or unknown mode.
@@ -57,6 +58,31 @@ def run_search(index: Any, query: str, *, k: int = 5, mode: str = "content",
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return hits, parsed.kind
+
+
+def reading_html(index: Any, query: str, mode: str = "hybrid") -> str:
+    """How hybrid search read a text query, as one line above its hits (class ``ms-reading``); ``""`` otherwise.
+
+    The line says what was understood (type, key, origin...), which words were ignored, and any note: a
+    contradiction ("a reel in 3/4"), a place with no tunes, a query of function words only.
+
+    Example:
+        >>> reading_html(index, "une berceuse")  # doctest: +SKIP
+        '<div class="ms-reading" ...>understood: type lullaby; ignored: une; 7 tunes satisfy type lullaby</div>'
+    """
+    from ..errors import MusicSearchError
+    from ..search.queries import parse_query
+
+    if mode != "hybrid" or not hasattr(index, "explain"):
+        return ""
+    try:
+        parsed = parse_query(query)
+    except MusicSearchError:
+        return ""
+    if parsed.kind != "text":
+        return ""
+    line = html.escape(index.explain(parsed.value).summary())
+    return f'<div class="ms-reading" style="font-size:85%;color:#555">{line}</div>'
 
 
 def query_html(query: str, *, scale: int = 28, page_width: int = 2200) -> str:
@@ -104,7 +130,7 @@ def hit_card_html(hit: Any, *, notation: bool = True) -> str:
         True
     """
     from ..data.features import record_key, record_meter
-    from ..search.hit import Hit, describe_match
+    from ..search.hit import Hit, describe_match, describe_why
 
     metadata = dict(getattr(hit, "metadata", {}) or {})
     abc = getattr(hit, "abc", "") or ""
@@ -121,6 +147,9 @@ def hit_card_html(hit: Any, *, notation: bool = True) -> str:
     source = f'<div class="ms-source" style="font-size:75%;color:#888">{html.escape(str(hit.id))}</div>'
     where = describe_match(Hit.of(hit))
     match = f'<div class="ms-match-info" style="font-size:85%;color:#d62728">{html.escape(where)}</div>' if where else ""
+    why = describe_why(Hit.of(hit))
+    if why:
+        match += f'<div class="ms-why" style="font-size:85%;color:#2a6f2a">why: {html.escape(why)}</div>'
     picture = notation_html(abc, highlight=getattr(hit, "bar_span", None)) if notation and abc else ""
     style = "border-top:1px solid #ddd;padding:4px 0"
     return f'<div class="ms-hit" style="{style}">{head}{body}{match}{source}{picture}</div>'

@@ -57,11 +57,11 @@ def test_search_prints_a_table_and_json(workspace, capsys):
 
 
 def test_batch_answers_good_lines_and_reports_bad_ones(workspace, tmp_path, capsys, monkeypatch):
-    import musicsearch.models.loading as model_module
+    import musicsearch.search.query_encoder as encoder_module
 
     calls = []
-    real = model_module.load_model
-    monkeypatch.setattr(model_module, "load_model", lambda *a, **kw: calls.append(a) or real(*a, **kw))
+    real = encoder_module.load_query_encoder  # the ONNX export, or PyTorch: either way once per batch
+    monkeypatch.setattr(encoder_module, "load_query_encoder", lambda *a, **kw: calls.append(a) or real(*a, **kw))
     queries = tmp_path / "queries.jsonl"
     queries.write_bytes(b'{"q": "a jig"}\n\n   \nthe kesh\n{"q": 3}\n{"q": "a reel", "k": 2}\n{broken\n'
                         b'{"text": "x"}\n\xff\xfe\n{"q": "a waltz", "k": 0}\n')
@@ -188,9 +188,10 @@ def test_defaults_come_from_musicsearch_home(workspace, tmp_path, capsys, monkey
     import shutil
 
     monkeypatch.setenv("MUSICSEARCH_HOME", str(tmp_path))
+    monkeypatch.setenv("MUSICSEARCH_MODEL", str(tmp_path / "mine"))
     code, _, err = _run(capsys, "search", "a jig")
-    assert code == 2 and "make model" in err
-    shutil.copytree(workspace / "model", ms.default_model_dir())
+    assert code == 2 and "no model at" in err and "MUSICSEARCH_MODEL" in err
+    shutil.copytree(workspace / "model", tmp_path / "mine")
     assert _run(capsys, "index", "--corpus", workspace / "corpus", "--quiet")[0] == 0
     code, out, _ = _run(capsys, "search", "a jig", "-k", 2, "--json")
     assert code == 0 and len(json.loads(out)["hits"]) == 2
@@ -280,3 +281,20 @@ def test_like_in_hybrid_mode_is_the_default_for_music(workspace, tmp_path, capsy
                                "--json", "--mode", "hybrid")
     assert code == code_hybrid == 0 and json.loads(out)["hits"] == default
     assert any("bar_span" in hit for hit in default)  # melody matches carry the bars they matched
+
+
+def test_a_search_process_imports_neither_torch_nor_transformers(workspace, musicsearch_home):
+    """`musicsearch index` exported the query encoders to ONNX; a search process then runs without torch."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom musicsearch.cli import main\n"
+            f"code = main(['search', 'a reel in D', '-k', '3', '--json', '--index', {str(workspace / 'index')!r}])\n"
+            "print(sorted(m for m in ('torch', 'transformers', 'umap') if m in sys.modules), file=sys.stderr)\n"
+            "sys.exit(code)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "MUSICSEARCH_HOME": str(musicsearch_home)})
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["hits"]) == 3
+    assert result.stderr.strip().splitlines()[-1] == "[]"

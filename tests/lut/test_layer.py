@@ -29,10 +29,15 @@ def _layer(dense: nn.Linear, x: torch.Tensor, *, k: int, v: int, table_dtype: st
 
 def _frozen_fp32_fallback(dense, x, k, v):
     # The int8 table through the plain fp32 embedding_bag (the path of torch builds without FBGEMM).
-    layer = _layer(dense, x, k=k, v=v, table_dtype="int8").freeze()
+    layer = _layer(dense, x, k=k, v=v, table_dtype="int8").freeze().use_kernel("torch")
     layer._packed = None
     layer._fp32_table = layer._dequantized()
+    layer._refresh_fast_path()
     return layer
+
+
+def _frozen_int8(kernel):
+    return lambda d, x, k, v: _layer(d, x, k=k, v=v, table_dtype="int8").freeze().use_kernel(kernel)
 
 
 IMPLEMENTATIONS = {
@@ -42,6 +47,9 @@ IMPLEMENTATIONS = {
     "frozen int8 per-tensor": lambda d, x, k, v: _layer(d, x, k=k, v=v, table_dtype="int8", scale="tensor").freeze(),
     "frozen int8 per-codebook": lambda d, x, k, v: _layer(d, x, k=k, v=v, table_dtype="int8").freeze(),
     "frozen int8 fp32 bag": _frozen_fp32_fallback,
+    "frozen int8 torch (FBGEMM)": _frozen_int8("torch"),
+    "frozen int8 numba (fused)": _frozen_int8("numba"),
+    "frozen int8 numpy (fused reference)": _frozen_int8("numpy"),
 }
 
 
@@ -106,10 +114,13 @@ def test_per_codebook_scales_are_finer_than_one_scale():
     assert errors["codebook"] < errors["tensor"]
 
 
-def test_int8_kernel_matches_dequantized_table():
+@pytest.mark.parametrize("kernel", ["auto", "torch", "numba", "numpy"])
+def test_int8_kernel_matches_dequantized_table(kernel):
     torch.manual_seed(4)
     layer = _layer(nn.Linear(32, 48), torch.randn(300, 32), k=16, v=8, table_dtype="int8").freeze()
-    assert (layer._packed is not None) == int8_bag_available()  # the fused kernel is used when torch has it
+    layer.use_kernel(kernel)
+    if kernel == "torch":
+        assert (layer._packed is not None) == int8_bag_available()  # FBGEMM's int8 bag when torch has it
     x = torch.randn(20, 32)
     codes = layer.encode(x)
     table = layer.lookup_table()  # (C, K, out), dequantized
@@ -183,6 +194,7 @@ def test_layer_benchmark_rows_and_model_bytes():
     assert [r["batch"] for r in rows] == [1, 2]
     for row in rows:
         assert row["dense_us"] > 0 and row["lut_int8_us"] > 0 and row["speedup_lut_int8"] > 0
+        assert row["lut_fused_us"] > 0 and row["lut_fused_kernel_us"] > 0
         assert row["threads"] == 1
     assert model_bytes(nn.Linear(4, 2)) == 4 * (8 + 2)
     assert set(time_calls({"a": lambda: None}, repeats=2)) == {"a"}

@@ -108,8 +108,25 @@ def test_fingerprint_changes_with_weights_and_is_deterministic():
     assert MusicTextModel("tiny", seed=1).fingerprint != first.fingerprint
 
 
-def test_default_model_missing_says_what_to_do():
-    with pytest.raises(ArtifactError, match="make model"):
+def test_default_model_missing_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICSEARCH_MODEL", str(tmp_path / "mine"))
+    with pytest.raises(ArtifactError, match="no model at .*mine.*MUSICSEARCH_MODEL environment variable"):
+        load_model()
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_a_broken_released_model_says_how_to_repair_the_install(damage, tiny_model, tmp_path, monkeypatch):
+    from musicsearch import paths
+
+    released = tmp_path / "released"
+    if damage == "truncated":
+        weights = artifacts.current_version(tiny_model.save_pretrained(released), "model") / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:100])
+    monkeypatch.setattr(paths, "released_model_dir", lambda: released)
+    monkeypatch.delenv("MUSICSEARCH_MODEL", raising=False)
+    assert paths.default_model_dir() == released
+    with pytest.raises(ArtifactError, match="released model shipped with musicsearch .* broken install.*"
+                                            "force-reinstall"):
         load_model()
 
 
@@ -212,7 +229,7 @@ def test_an_untrained_model_has_no_training_settings(tiny_model):
 
 
 def test_presets_and_config_validation():
-    assert set(PRESETS) == {"tiny", "quick", "release", "base"}
+    assert set(PRESETS) == {"tiny", "quick", "quick-static", "release", "base"}
     assert PRESETS["quick"].text_model == MINILM and PRESETS["quick"].text_mode == "frozen"
     assert PRESETS["tiny"].hidden_size == 32 and PRESETS["tiny"].num_layers == 2
     assert ms.get_config("quick", epochs=1.0).training.epochs == 1.0

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 import musicsearch as ms
+from musicsearch.data.corpus import Record
 from musicsearch.search.hybrid import DevQuery, fuse, make_dev_queries, signals, tune_fusion_weights
 from musicsearch.search.keywords import KeywordIndex, tokenize
-from tests.helpers.search import FakeModel, make_records
+from tests.helpers.search import FakeModel, make_many_records, make_records
 
 CAROLAN = "Turlough O'Carolan"
 KEYWORD_HEAVY = ms.FusionWeights(content=0.1, metadata=0.25, keyword=1.0, title=1.0)
@@ -100,10 +101,10 @@ def test_hybrid_survives_save_and_load(index, tmp_path):
 def test_fused_scores_are_sorted_and_weights_change_the_order(index):
     vector = index.model.encode_text(["tunes by O'Carolan"])[0]
     rows, scaled = signals(index, "tunes by O'Carolan", vector)
-    assert scaled.shape == (len(rows), 4) and scaled.min() >= 0 and scaled.max() <= 1
+    assert scaled.shape == (len(rows), 5) and scaled.min() >= 0 and scaled.max() <= 1
     top, scores = fuse(rows, scaled, ms.FusionWeights(), 10)
     assert np.all(np.diff(scores) <= 1e-7)
-    content_only, _ = fuse(rows, scaled, ms.FusionWeights(1, 0, 0, 0), 10)
+    content_only, _ = fuse(rows, scaled, ms.FusionWeights(1, 0, 0, 0, 0), 10)
     assert [h.id for h in index.search("tunes by O'Carolan", k=10)] == [index.records[r].id for r in content_only]
 
 
@@ -124,7 +125,7 @@ def test_tuning_never_loses_to_content_only(index, records):
     best, table = tune_fusion_weights(index, queries, grid=(0.0, 0.5, 1.0))
     assert len(table) == 27 and table[0]["ndcg"] >= table[-1]["ndcg"]
     content_only = next(row for row in table if row["weights"] == {"content": 1.0, "metadata": 0.0,
-                                                                   "keyword": 0.0, "title": 0.0})
+                                                                   "keyword": 0.0, "title": 0.0, "fields": 0.0})
     assert table[0]["ndcg"] >= content_only["ndcg"] and isinstance(best, ms.FusionWeights)
 
 
@@ -138,11 +139,24 @@ def test_title_without_its_type_suffix_still_counts_as_exact():
     assert keywords.score("7th regiment reel")[1][0] == 1.0
 
 
-def test_hybrid_k_beyond_the_candidate_pool_returns_k_hits(records):
-    many = [records[i % len(records)] for i in range(300)]
+def test_hybrid_k_beyond_the_candidate_pool_returns_k_hits():
+    many = make_many_records(300)
     index = ms.SearchIndex.from_embeddings(FakeModel().encode_music(many), many, model=FakeModel(),
                                            metadata_vectors=FakeModel().encode_text([ms.metadata_text(r) for r in many]))
-    assert len(index.search("a jig", k=260, mode="hybrid")) == 260
+    hits = index.search("a jig", k=260, mode="hybrid")
+    assert len(hits) + sum(len(hit.also_in) for hit in hits) >= 260  # identical music is one hit
+
+
+def test_identical_music_stored_twice_is_one_hit_in_hybrid_and_content(records):
+    twice = records + [Record(**{**vars(records[0]), "id": "copy/tune01.abc#1", "collection": "copy"})]
+    index = ms.SearchIndex.build(FakeModel(), twice, progress=False)
+    for mode in ("hybrid", "content"):
+        hits = index.search(records[0].metadata["title"], k=len(twice), mode=mode)
+        ids = [hit.id for hit in hits]
+        assert not {records[0].id, "copy/tune01.abc#1"} <= set(ids)
+        first = next(hit for hit in hits if hit.id in (records[0].id, "copy/tune01.abc#1"))
+        assert {first.id, *first.also_in} >= {records[0].id, "copy/tune01.abc#1"}
+        assert [hit.rank for hit in hits] == list(range(1, len(hits) + 1))
 
 
 def test_metadata_text_and_keywords_use_english_tags(small_corpus):
@@ -158,3 +172,47 @@ def test_metadata_text_and_keywords_use_english_tags(small_corpus):
     assert "Germany" in keyword_fields(record)["tags"] and record.tune_type in keyword_fields(record)["tags"]
     assert "german" in keyword_fields(record)["tags"].split()  # the adjective a query uses
     assert metadata_tags(record) == [part for part in metadata_tags(record) if not part.startswith("titled")]
+
+
+def test_constraints_rank_first_and_each_hit_says_why(index, records):
+    hits = index.search("a slow Irish air in a minor key", k=5, mode="hybrid")
+    airs = [r.id for r in records if r.metadata["rhythm"] == "air"]
+    assert {hit.id for hit in hits[:len(airs)]} == set(airs)  # airs first; none is minor, so mode is missed
+    why = hits[0].why
+    assert why["fields"] == {"tune_type": "air", "origin": "Ireland"} and why["missed"] == {"mode": "minor"}
+    assert "content" in why and hits[0].to_dict()["why"] == why
+    assert ms.Hit.of(hits[0].to_dict()).why == why
+    assert "why" not in index.search("a jig", k=1)[0].to_dict()  # content hits keep their shape
+
+
+def test_a_constraint_draws_its_tunes_into_the_candidates(index, records):
+    from musicsearch.search.hybrid import signals
+
+    vector = index.model.encode_text(["a polka"])[0]
+    rows, _ = signals(index, "a polka", vector, candidates=1)
+    polkas = {row for row, r in enumerate(records) if r.metadata["rhythm"] == "polka"}
+    assert polkas <= set(rows.tolist())
+    before, _ = signals(index, "a polka", vector, candidates=1, understand=False)
+    assert len(before) <= len(rows)
+
+
+def test_function_words_do_not_match_titles(index):
+    keyword_heavy = ms.FusionWeights(content=0.0, keyword=1.0, title=0.0, fields=0.0)
+    hits = index.search("a tune in the key of D", k=3, mode="hybrid", weights=keyword_heavy)
+    assert all("words" not in hit.why for hit in hits)  # "tune", "key" are never keywords
+    assert index.explain("a tune in a key").notes[-1].startswith("only function words")
+
+
+def test_explain_counts_the_tunes_that_fit(index):
+    assert "2 tunes satisfy type slip jig" in index.explain("a slip jig").notes
+    assert any(note.startswith("no tune satisfies type reel and meter 3/4 together")
+               for note in index.explain("a reel in 3/4").notes)
+    hits = index.search("a reel in 3/4", k=3, mode="hybrid")  # a result and a note, never an empty page
+    assert len(hits) == 3 and all(hit.why["fields"] for hit in hits)
+
+
+@pytest.mark.parametrize("query", ["une gigue irlandaise", "eine irische Jig", "una giga irlandese",
+                                   "una giga irlandesa", "an Irish jig"])
+def test_the_same_request_in_five_languages_finds_the_same_tunes(index, records, query):
+    jigs = {r.id for r in records if r.metadata["rhythm"] == "jig"}
+    assert {hit.id for hit in index.search(query, k=len(jigs) - 1, mode="hybrid")} <= jigs

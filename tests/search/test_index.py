@@ -144,12 +144,6 @@ def test_missing_index_folder_names_the_fix(tmp_path):
         ms.load_index(tmp_path / "nowhere")
 
 
-def test_default_index_missing(tmp_path, monkeypatch):
-    monkeypatch.setenv("MUSICSEARCH_HOME", str(tmp_path))
-    with pytest.raises(ms.ArtifactError, match="make model"):
-        ms.load_index()
-
-
 @pytest.mark.parametrize("damage", ["truncate-index", "edit-records", "bad-manifest", "drop-metadata",
                                     "wrong-kind", "newer-format"])
 def test_corrupted_index_folder_raises_artifact_error(damage, flat_index, tmp_path):

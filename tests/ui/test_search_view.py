@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 import musicsearch as ms
-from musicsearch.ui.search_view import hit_card_html, query_html, run_search
+from musicsearch.ui.search_view import hit_card_html, query_html, reading_html, run_search
 from musicsearch.viz.notation import highlighted_measures
 from tests.helpers.melody_records import fragment, make_melody_records
-from tests.helpers.search import FakeModel
+from tests.helpers.search import FakeModel, make_records
 
 
 @pytest.fixture(scope="module")
@@ -39,3 +39,15 @@ def test_a_melody_the_matcher_refuses_falls_back_to_content_with_a_note(index):
         run_search(index, "K:D\nd4|", k=2, mode="melody")
     with pytest.raises(ms.QueryError, match="searches by notes"):
         run_search(index, "a jig", k=2, mode="melody")
+
+
+def test_a_hybrid_text_query_shows_how_it_was_read_and_why_each_hit_matched():
+    index = ms.SearchIndex.build(FakeModel(), make_records(), progress=False)
+    hits, kind = run_search(index, "une gigue irlandaise", k=2, mode="hybrid")
+    line = reading_html(index, "une gigue irlandaise")
+    assert kind == "text" and 'class="ms-reading"' in line and "understood: type jig, origin Ireland" in line
+    card = hit_card_html(hits[0], notation=False)
+    assert 'class="ms-why"' in card and "matches type jig, origin Ireland" in card
+    assert "only function words" in reading_html(index, "a tune in a key")
+    assert reading_html(index, "a jig", mode="content") == "" and reading_html(index, "K:D |:dfa afd|") == ""
+    assert 'class="ms-why"' not in hit_card_html(index.search("a jig", k=1)[0], notation=False)
