@@ -35,10 +35,14 @@ def _figures(model_dir: Path | None) -> dict:
     corpus = ms.load_corpus("music21", progress=False)
     started = time.perf_counter()
     figures = held_out_figures(model, corpus)
-    config = json.loads((artifacts.current_version(folder, "model") / "config.json").read_text())
+    version = artifacts.current_version(folder, "model")
+    config = json.loads((version / "config.json").read_text())
     run = config.get("training") or {}
+    if (version / "training.json").is_file():  # the released model keeps its run's report beside it
+        run = json.loads((version / "training.json").read_text()).get("run") or run
     return {"model": str(folder), "fingerprint": recorded_fingerprint(folder), "preset": config.get("preset")
             or (config.get("config", {}).get("architecture", {}) or {}).get("preset"),
+            "corpus_trained_on": run.get("corpus_fingerprint"),
             "train_s": run.get("wall_time_s"), "steps": run.get("total_steps"),
             "evaluation_s": round(time.perf_counter() - started, 1), **figures}
 

@@ -141,7 +141,7 @@ def quality_figures(index, args: argparse.Namespace, records=None) -> dict:
     """
     import musicsearch as ms
     from musicsearch.data.corpus import Corpus
-    from musicsearch.search import hybrid
+    from musicsearch.search import fusion_tuning, hybrid
     from musicsearch.search.category_queries import make_category_queries
 
     start = time.perf_counter()
@@ -153,15 +153,15 @@ def quality_figures(index, args: argparse.Namespace, records=None) -> dict:
     fields = hybrid.field_index(index)
     queries = {}
     for seed, (name, part) in enumerate(halves.items()):
-        queries[name] = (hybrid.make_dev_queries(part, pool=index.records, per_kind=per_kind, seed=seed)
+        queries[name] = (fusion_tuning.make_dev_queries(part, pool=index.records, per_kind=per_kind, seed=seed)
                          + make_category_queries(part, index.records, per_language=per_kind, seed=seed, fields=fields))
-    prepared = {"dev": hybrid.prepare(index, [q.text for q in queries["dev"]]),
-                "test": hybrid.prepare(index, [q.text for q in queries["test"]])}
-    before = hybrid.prepare(index, [q.text for q in queries["test"]], understand=False)
+    prepared = {"dev": fusion_tuning.prepare(index, [q.text for q in queries["dev"]]),
+                "test": fusion_tuning.prepare(index, [q.text for q in queries["test"]])}
+    before = fusion_tuning.prepare(index, [q.text for q in queries["test"]], understand=False)
     prepare_s = time.perf_counter() - start
     start = time.perf_counter()
     grid = (0.0, 0.5, 1.0, 2.0, 4.0) if args.quick else (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
-    best, table = hybrid.tune_fusion_weights(index, queries["dev"], grid=grid, prepared=prepared["dev"])
+    best, table = fusion_tuning.tune_fusion_weights(index, queries["dev"], grid=grid, prepared=prepared["dev"])
     tune_s = time.perf_counter() - start
     old = hybrid.FusionWeights(1.0, 0.0, 2.0, 0.25, 0.0)  # the defaults before query understanding
     systems = {"content": (before, hybrid.FusionWeights(1.0, 0.0, 0.0, 0.0, 0.0)),
@@ -177,7 +177,7 @@ def quality_figures(index, args: argparse.Namespace, records=None) -> dict:
     for group, rows in groups.items():
         report[group] = {"queries": len(rows)}
         for name, (signals, weights) in systems.items():
-            report[group][name] = round(hybrid.mean_ndcg(index, [test[i] for i in rows], [signals[i] for i in rows],
+            report[group][name] = round(fusion_tuning.mean_ndcg(index, [test[i] for i in rows], [signals[i] for i in rows],
                                                          weights, 10), 4)
     examples = [{"language": q.language, "text": q.text, "relevant": len(q.relevant)}
                 for q in test if q.kind == "category"][:15]

@@ -66,10 +66,11 @@ _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     # search: hits, the index, hybrid and keyword search, queries
     "search.ann": ("ANNParams",),
     "search.category_queries": ("make_category_queries",),
-    "search.default_index": ("default_index_state",),
+    "search.default_index": ("default_index_state", "load_index"),
     "search.hit": ("Hit", "describe_why", "format_hits"),
-    "search.hybrid": ("FusionWeights", "make_dev_queries", "metadata_text", "tune_fusion_weights"),
-    "search.index": ("SearchIndex", "load_index"),
+    "search.fusion_tuning": ("make_dev_queries", "tune_fusion_weights"),
+    "search.hybrid": ("FusionWeights", "metadata_text"),
+    "search.index": ("SearchIndex",),
     "search.keyword_search": ("KeywordSearch",),
     "search.keywords": ("KeywordIndex",),
     "search.melody": ("MelodyBuildStats", "MelodyIndex", "MelodyMatch", "MelodySearchParams"),
@@ -247,10 +248,11 @@ if TYPE_CHECKING:  # editors and type checkers see every public name; at run tim
     from .paths import default_index_dir, default_model_dir, home, released_model_dir
     from .search.ann import ANNParams
     from .search.category_queries import make_category_queries
-    from .search.default_index import default_index_state
+    from .search.default_index import default_index_state, load_index
+    from .search.fusion_tuning import make_dev_queries, tune_fusion_weights
     from .search.hit import Hit, describe_why, format_hits
-    from .search.hybrid import FusionWeights, make_dev_queries, metadata_text, tune_fusion_weights
-    from .search.index import SearchIndex, load_index
+    from .search.hybrid import FusionWeights, metadata_text
+    from .search.index import SearchIndex
     from .search.keyword_search import KeywordSearch
     from .search.keywords import KeywordIndex
     from .search.melody import MelodyBuildStats, MelodyIndex, MelodyMatch, MelodySearchParams

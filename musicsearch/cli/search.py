@@ -186,7 +186,7 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _load_index(args: argparse.Namespace) -> Any:
-    from ..search.index import load_index
+    from ..search.default_index import load_index
 
     index = load_index(args.index)
     if args.model is not None:

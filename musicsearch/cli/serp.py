@@ -49,7 +49,7 @@ def _first_stage(args: argparse.Namespace) -> Any:
 
         return KeywordSearch(load_corpus(args.corpus, progress=sys.stderr.isatty()))
     from ..errors import ArtifactError
-    from ..search.index import load_index
+    from ..search.default_index import load_index
 
     try:
         return load_index(args.index)

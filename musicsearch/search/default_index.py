@@ -1,6 +1,6 @@
-"""The default index, built on demand: the default model's embeddings of music21's corpus.
+"""Loading indexes, and the default index built on demand: the default model's embeddings of music21's corpus.
 
-``ms.load_index()`` with no folder calls :func:`ensure_default_index`: the index under
+:func:`load_index` reads a saved index; with no folder it calls :func:`ensure_default_index`: the index under
 ``MUSICSEARCH_HOME/indexes/default`` is used when it was built with the default model (same fingerprint)
 from the current corpus (same corpus cache name, which changes with the corpus source and with the code
 that builds records); otherwise it is built now (a progress bar; about a minute on two CPU cores) and
@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ArtifactError
+
+if TYPE_CHECKING:
+    from .index import SearchIndex
 
 DEFAULT_SOURCE = "music21"  # the corpus the default index covers
 
@@ -142,3 +145,21 @@ def build_default_index(*, progress: bool = True, kind: str = "flat") -> Path:
     if progress:
         print(f"default index: {len(index)} tunes in {time.perf_counter() - started:.0f} s ({folder})")
     return folder
+
+
+def load_index(directory: str | Path | None = None, model: Any = None, *, progress: bool = True) -> SearchIndex:
+    """Load a saved index; ``None`` = the default index, built first when missing or stale.
+
+    The default index holds music21's corpus encoded by the default model (the released one unless you
+    chose another, :func:`musicsearch.paths.default_model_dir`); it is rebuilt when that model or the
+    corpus changes (see this module).
+
+    Example:
+        >>> ms.load_index().search("a hornpipe", k=1)[0].rank  # doctest: +SKIP
+        1
+    """
+    from .index import SearchIndex
+
+    if directory is None:
+        directory = ensure_default_index(progress=progress)
+    return SearchIndex.load(directory, model=model)

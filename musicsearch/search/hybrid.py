@@ -30,9 +30,7 @@ Example:
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -188,68 +186,6 @@ def fuse(rows: np.ndarray, scaled: np.ndarray, weights: FusionWeights, k: int) -
     return rows[order], fused[order]
 
 
-def make_dev_queries(records: Sequence[Any], *, pool: Sequence[Any] | None = None, per_kind: int = 50,
-                     seed: int = 0) -> list[Any]:
-    """Queries written from ``records`` (e.g. a held-out split), answered over ``pool`` (the index's records).
-
-    Title queries are the exact title; composer queries read "tunes by NAME"; caption queries are the
-    tune's own first caption; type queries "a TYPE" (relevant: every tune of that type in the pool).
-    """
-    from .fusion_tuning import DevQuery, _group
-
-    rng = np.random.default_rng(seed)
-    pool = list(pool if pool is not None else records)
-    by = {name: _group(pool, name) for name in ("title", "composer", "rhythm")}
-    queries: list[DevQuery] = []
-    picked = [records[i] for i in rng.permutation(len(records))]
-    for kind, field, template in (("title", "title", "{}"), ("composer", "composer", "tunes by {}"),
-                                  ("type", "rhythm", "a {}")):
-        seen: set[str] = set()
-        for record in picked:
-            value = (record.metadata.get(field) or "").strip()
-            if value and value.lower() not in seen and value.lower() in by[field] and len(seen) < per_kind:
-                seen.add(value.lower())
-                queries.append(DevQuery(template.format(value), frozenset(by[field][value.lower()]), kind))
-    for record in picked[:per_kind]:
-        if getattr(record, "captions", None):
-            queries.append(DevQuery(record.captions[0], frozenset({record.id}), "caption"))
-    return queries
-
-
-def tune_fusion_weights(index: Any, queries: Sequence[Any], *, grid: Sequence[float] = (0.0, 0.25, 0.5, 1.0),
-                        tuned: Sequence[str] = ("keyword", "title", "fields"), k: int = 10,
-                        prepared: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
-                        ) -> tuple[FusionWeights, list[dict[str, Any]]]:
-    """Grid-search the ``tuned`` weights of :class:`FusionWeights` maximising mean nDCG@k over ``queries``.
-
-    Content stays at 1 and signals not tuned at 0 (``metadata`` by default: an index may have no
-    metadata vectors). ``prepared``: :func:`signals` of each query, when the caller has them already.
-    The objective is the mean over query kinds of each kind's mean nDCG, so that a kind with many
-    queries (category queries come in five languages) does not decide alone.
-
-    Returns:
-        The best weights and one row per grid point (``weights``, ``ndcg``), best first (ties: the
-        earlier grid point, so smaller weights win).
-    """
-    from .fusion_tuning import mean_ndcg, prepare
-
-    if prepared is None:
-        prepared = prepare(index, [query.text for query in queries])
-    kinds: dict[str, list[int]] = {}
-    for position, query in enumerate(queries):
-        kinds.setdefault(query.kind, []).append(position)
-    table = []
-    for values in itertools.product(grid, repeat=len(tuned)):
-        weights = FusionWeights(1.0, 0.0, 0.0, 0.0, 0.0)
-        for name, value in zip(tuned, values):
-            setattr(weights, name, float(value))
-        score = float(np.mean([mean_ndcg(index, [queries[i] for i in rows], [prepared[i] for i in rows], weights, k)
-                               for rows in kinds.values()])) if kinds else 0.0
-        table.append({"weights": asdict(weights), "ndcg": score})
-    table.sort(key=lambda row: -row["ndcg"])
-    return FusionWeights(**table[0]["weights"]), table
-
-
 def keyword_index(index: Any) -> KeywordIndex:
     """The index's keyword index, built from its records on first use."""
     if getattr(index, "_keyword_index", None) is None:
@@ -283,15 +219,3 @@ def _minmax(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=np.float32)
     low, high = float(values.min()), float(values.max())
     return (values - low) / (high - low) if high > low else np.zeros_like(values)
-
-
-_TUNING = ("DevQuery", "mean_ndcg", "prepare")
-
-
-def __getattr__(name: str) -> Any:
-    """:class:`DevQuery`, ``mean_ndcg`` and ``prepare`` live in :mod:`.fusion_tuning`; importable from here too."""
-    if name in _TUNING:
-        from . import fusion_tuning
-
-        return getattr(fusion_tuning, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -340,24 +340,6 @@ class SearchIndex:
         return index
 
 
-def load_index(directory: str | Path | None = None, model: Any = None, *, progress: bool = True) -> SearchIndex:
-    """Load a saved index; ``None`` = the default index, built first when missing or stale.
-
-    The default index holds music21's corpus encoded by the default model (the released one unless you
-    chose another, :func:`musicsearch.paths.default_model_dir`); it is rebuilt when that model or the
-    corpus changes (:mod:`musicsearch.search.default_index`).
-
-    Example:
-        >>> ms.load_index().search("a hornpipe", k=1)[0].rank  # doctest: +SKIP
-        1
-    """
-    if directory is None:
-        from .default_index import ensure_default_index
-
-        directory = ensure_default_index(progress=progress)
-    return SearchIndex.load(directory, model=model)
-
-
 def _faiss_kind(faiss_index: Any) -> str:
     """Which of :data:`~musicsearch.search.ann.KINDS` a deserialised faiss index is (``"other"`` if none)."""
     import faiss

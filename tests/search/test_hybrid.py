@@ -7,7 +7,8 @@ import pytest
 
 import musicsearch as ms
 from musicsearch.data.corpus import Record
-from musicsearch.search.hybrid import DevQuery, fuse, make_dev_queries, signals, tune_fusion_weights
+from musicsearch.search.fusion_tuning import DevQuery, make_dev_queries, tune_fusion_weights
+from musicsearch.search.hybrid import fuse, signals
 from musicsearch.search.keywords import KeywordIndex, tokenize
 from tests.helpers.search import FakeModel, make_many_records, make_records
 
