@@ -163,6 +163,10 @@ class RunConfig:
 
 def _split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``overrides`` sorted by the config that owns each field; unknown fields raise, naming the valid ones."""
+    if "preset" in overrides:
+        # The preset's name is recorded from the preset chosen, never set: it would misname the weights.
+        raise MusicSearchError(f"'preset' is not a field to override (got preset={overrides['preset']!r}); "
+                               "choose the preset itself: get_config(NAME), ms.train(NAME, ...) or --preset NAME.")
     architecture_names = {f.name for f in dataclasses.fields(ModelConfig)}
     training_names = set(training_fields())
     unknown = sorted(set(overrides) - architecture_names - training_names)
@@ -174,7 +178,7 @@ def _split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[st
             {k: v for k, v in overrides.items() if k in training_names})
 
 
-def get_config(preset: str | ModelConfig | RunConfig = "quick", **overrides: Any) -> RunConfig:
+def get_config(preset: str | ModelConfig | RunConfig = "quick", /, **overrides: Any) -> RunConfig:
     """A copy of a preset (or of a given config) with overrides of any field applied and checked.
 
     Args:

@@ -68,3 +68,8 @@ def test_run_config_round_trips_through_json_in_both_layouts():
     assert RunConfig.from_dict(flat) == config
     with pytest.raises(MusicSearchError, match="from_the_future"):
         RunConfig.from_dict({**flat, "from_the_future": 1})
+
+
+def test_preset_is_chosen_not_overridden():
+    with pytest.raises(MusicSearchError, match="'preset' is not a field to override.*--preset NAME"):
+        get_config("quick", preset="base")
