@@ -125,44 +125,34 @@ def check_agreement(model: Any, onnx_model: Any, texts: Any = PROBE_TEXTS, tunes
             "min_cosine": float(min(text.min(), music.min()))}
 
 
-def _text_module(model: Any) -> Any:
+def _embedding_path(encoder: Any, projection: Any) -> Any:
+    """An encoder, its projection and L2 normalisation as one module: what a query goes through."""
     import torch.nn.functional as F
     from torch import nn
 
-    class TextPath(nn.Module):
+    class EmbeddingPath(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.encoder, self.projection = model.text_encoder, model.text_proj
+            self.encoder, self.projection = encoder, projection
 
-        def forward(self, input_ids, attention_mask):
-            return F.normalize(self.projection(self.encoder(input_ids, attention_mask)), dim=-1)
+        def forward(self, inputs, mask):
+            return F.normalize(self.projection(self.encoder(inputs, mask)), dim=-1)
 
-    return TextPath().eval()
+    return EmbeddingPath().eval()
 
 
 def _export_text(model: Any, path: Path) -> None:
     batch = model.text_encoder.tokenize(["a slow air in a minor key", "a jig"])
-    _export(_text_module(model), (batch["input_ids"], batch["attention_mask"]), path,
-            ["input_ids", "attention_mask"], {"input_ids": {0: "batch", 1: "tokens"},
-                                              "attention_mask": {0: "batch", 1: "tokens"}})
+    _export(_embedding_path(model.text_encoder, model.text_proj), (batch["input_ids"], batch["attention_mask"]),
+            path, ["input_ids", "attention_mask"], {"input_ids": {0: "batch", 1: "tokens"},
+                                                    "attention_mask": {0: "batch", 1: "tokens"}})
 
 
 def _export_music(model: Any, path: Path) -> None:
-    import torch.nn.functional as F
-    from torch import nn
-
     from ..data.patches import collate_patches, patchify
 
-    class MusicPath(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder, self.projection = model.music_encoder, model.music_proj
-
-        def forward(self, patches, mask):
-            return F.normalize(self.projection(self.encoder(patches, mask)), dim=-1)
-
     patches, mask = collate_patches(patchify(list(PROBE_TUNES[:2]), model.config.max_patches))
-    _export(MusicPath().eval(), (patches, mask), path, ["patches", "mask"],
+    _export(_embedding_path(model.music_encoder, model.music_proj), (patches, mask), path, ["patches", "mask"],
             {"patches": {0: "batch", 1: "patches"}, "mask": {0: "batch", 1: "patches"}})
 
 
