@@ -23,6 +23,7 @@ import re
 from collections.abc import Sequence
 
 from .captions import sentence_of, text_dropout
+from .phrasings import reword
 
 _TITLE = 'titled "'
 
@@ -64,18 +65,24 @@ def content_parts(parts: Sequence[str]) -> list[str]:
     return [part for part in parts if part and not part.startswith(_TITLE)]
 
 
-def short_dropout(parts: Sequence[str], rng: random.Random, max_parts: int = 3) -> str:
-    """A text-dropout variant of at most ``max_parts`` phrases."""
+def short_dropout(parts: Sequence[str], rng: random.Random, max_parts: int = 3, *, rewording: float = 0.0) -> str:
+    """A text-dropout variant of at most ``max_parts`` phrases, each reworded with probability ``rewording``
+    (:mod:`musicsearch.data.phrasings`: "in D minor" may become "in a minor key")."""
     parts = list(parts)
-    return text_dropout(rng.sample(parts, min(max_parts, len(parts))), rng) if parts else ""
+    if not parts:
+        return ""
+    chosen = rng.sample(parts, min(max_parts, len(parts)))
+    if rewording > 0:
+        chosen = [reword(part, rng, rewording) for part in chosen]
+    return text_dropout(chosen, rng)
 
 
 def training_texts(captions: Sequence[str], parts: Sequence[str], rng: random.Random, *, variants: int = 2,
-                   max_parts: int = 3) -> list[str]:
+                   max_parts: int = 3, rewording: float = 0.0) -> list[str]:
     """The texts one tune is trained on (see the module docstring); its own texts come first, whole."""
     texts = own_texts(captions, parts) + untitled(captions, parts)
     content = content_parts(parts)
-    texts += [short_dropout(content, rng, max_parts) for _ in range(variants)]
+    texts += [short_dropout(content, rng, max_parts, rewording=rewording) for _ in range(variants)]
     return list(dict.fromkeys(text for text in texts if text and text.strip()))
 
 

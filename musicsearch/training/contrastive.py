@@ -39,7 +39,7 @@ def _text_inputs(run: TrainingRun, indices: list[int]) -> dict[str, Any]:
         chosen = [run.py_rng.choice(run.text_ids[i]) for i in indices]
         return {"text_pooled": run.text_pool[chosen]}
     training, data, rng = run.config.training, run.data, run.py_rng
-    texts = [short_dropout(data.parts[i], rng, training.dropout_max_parts)
+    texts = [short_dropout(data.parts[i], rng, training.dropout_max_parts, rewording=training.rewording)
              if training.text_dropout and data.parts[i] and rng.random() < 0.5 else rng.choice(data.texts[i])
              for i in indices]
     return {"texts": texts}

@@ -43,7 +43,8 @@ class TrainingSet:
         return len(self.patches)
 
 
-def build_training_set(records, *, max_patches: int, variants: int, max_parts: int, seed: int) -> TrainingSet:
+def build_training_set(records, *, max_patches: int, variants: int, max_parts: int, seed: int,
+                       rewording: float = 0.0) -> TrainingSet:
     """Patch every record and choose its texts; tunes with no caption or unreadable ABC are skipped with a warning.
 
     Raises:
@@ -56,7 +57,7 @@ def build_training_set(records, *, max_patches: int, variants: int, max_parts: i
     no_text, bad_abc = [], []
     for record in records:
         texts = training_texts(record.captions or [], record.caption_parts or [], rng, variants=variants,
-                               max_parts=max_parts)
+                               max_parts=max_parts, rewording=rewording)
         if not texts:
             no_text.append(record.id)
             continue

@@ -92,7 +92,8 @@ def prepare_data(config: RunConfig, corpus) -> tuple[TrainingSet, Any]:
     train_part, held_out = corpus.split(training.holdout, training.split_seed)
     data = build_training_set(train_part, max_patches=config.architecture.max_patches,
                               variants=training.caption_variants if training.text_dropout else 0,
-                              max_parts=training.dropout_max_parts, seed=training.seed)
+                              max_parts=training.dropout_max_parts, seed=training.seed,
+                              rewording=training.rewording)
     return data, held_out
 
 

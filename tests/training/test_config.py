@@ -16,7 +16,7 @@ from tests.helpers.model import FLAT_DEFAULTS, FLAT_PRESETS
 # Training fields added after the split: no flat config ever held them; presets keep these defaults (quick
 # turns the melodic objective on).
 LATER_TRAINING_DEFAULTS = {"melody_weight": 0.0, "melody_min_bars": 2, "melody_max_bars": 8, "melody_noise": 0.05,
-                           "melody_transpose": 0.5}
+                           "melody_transpose": 0.5, "rewording": 0.0}
 
 
 @pytest.mark.parametrize("name", sorted(FLAT_PRESETS))
