@@ -35,7 +35,8 @@ class Hit:
     query_bar_span: tuple[int, int] | None = None  # the query's bars that matched
     also_in: tuple[str, ...] = ()  # ids of tunes with the identical melody, shown as this one hit
     # Hybrid text search: why the tune matched. "content" (cosine with the query), "fields" / "missed"
-    # (the query's constraints it satisfies / not), "words" (query words in its metadata), "title" (True).
+    # (the query's constraints it satisfies / not), "words" (query words in its metadata), "title" (True),
+    # "type_as_written" (True: the query is its type as the collection writes it, "Ballade, Romanze").
     why: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self, *, abc: bool = True) -> dict[str, Any]:
@@ -139,6 +140,8 @@ def describe_why(hit: Hit, *, prefix: str = "") -> str:
         parts.append("not " + ", ".join(f"{_FIELD_WORDS.get(n, n)} {v}" for n, v in why["missed"].items()))
     if why.get("title"):
         parts.append("title")
+    if why.get("type_as_written"):
+        parts.append("type as written")
     if why.get("words"):
         parts.append("words: " + ", ".join(why["words"]))
     if "content" in why:

@@ -9,7 +9,8 @@ it comes from. The query is first read by :func:`~musicsearch.search.understandi
   (:func:`metadata_text`), from the same text encoder (weight 0 by default; an index may lack them);
 - ``keyword``: BM25 over the metadata words (:class:`KeywordIndex`) of the query's *free* words (never
   function words such as "key" or "tune"), for names the encoder never saw;
-- ``title``: how much of the query is exactly one of the tune's titles (an exact-title bonus);
+- ``title``: how much of the query is exactly one of the tune's titles (an exact-title bonus), or 1 when
+  the whole query is the tune's type exactly as its collection writes it ("Ballade, Romanze");
 - ``fields``: the share of the query's constraints the tune satisfies (:mod:`musicsearch.search.fields`).
 
 The first four are min-max scaled over the candidates of the query; all five are combined with
@@ -30,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,17 +52,17 @@ class FusionWeights:
     """Weights of the signals in the fused score (:data:`SIGNALS` order).
 
     The defaults were tuned on a dev split of held-out-tune queries (titles, composers, tune types,
-    captions, and category queries in five languages) with the default model, over the grid
+    captions, and category queries in five languages) with the released model, over the grid
     {0, 0.25, 0.5, 1, 2, 4, 8}³ for keyword, title and fields with content fixed at 1
     (``benchmarks/search.py --quality``, ``tune_fusion_weights``); the test-half figures are in
-    ``benchmarks/results/search.json``. The metadata-sentence embedding adds nothing with the quick model,
+    ``benchmarks/results/search.json``. The metadata-sentence embedding added nothing with the quick model,
     so it gets 0 — raise it for a text encoder fine-tuned on your metadata, or for paraphrased queries.
     """
 
     content: float = 1.0  # music embedding vs query: the only signal that knows the notes
     metadata: float = 0.0  # metadata sentence embedding vs query: paraphrases of type/origin/composer
     keyword: float = 2.0  # BM25 over metadata words and English tags: exact names the encoder never learnt
-    title: float = 0.25  # query is (mostly) an exact title of the tune
+    title: float = 1.0  # query is (mostly) an exact title of the tune, or its type exactly as written
     fields: float = 8.0  # share of the query's field constraints (type, key, origin...) the tune satisfies
 
     def as_array(self) -> np.ndarray:
@@ -158,16 +160,14 @@ def signals(index: Any, text: str, vector: np.ndarray, *, candidates: int = CAND
     if understand:
         reading = reading or understand_query(text)
         keyword_scores = keywords.bm25(reading.text) if reading.free_words else np.zeros(count, np.float32)
-        title_scores = keywords.score(text)[1]
+        title_scores = keywords.name_scores(title_query(text, reading))
         if reading.constraints:
-            field_scores = field_index(index).matches(reading.constraints).mean(axis=1, dtype=np.float32)
-            # A tune the whole query names exactly ("The Irish Washerwoman") answers it, whatever it reads as.
-            field_scores[title_scores >= 1.0] = 1.0
+            field_scores = fields_signal(field_index(index).matches(reading.constraints), title_scores)
             best = float(field_scores.max())
             if best > 0:
                 pools.append(_best_by_content(index, np.flatnonzero(field_scores == best), vector))
     else:
-        keyword_scores, title_scores = keywords.score(text)
+        keyword_scores, title_scores = keywords.score(text, written_types=False)
     pools += [_top(keyword_scores, depth, positive=True), np.flatnonzero(title_scores)]
     rows = np.unique(np.concatenate(pools)).astype(np.int64)
     stored = ann.reconstruct(index.faiss_index, rows)
@@ -177,6 +177,52 @@ def signals(index: Any, text: str, vector: np.ndarray, *, candidates: int = CAND
     scaled = [_minmax(column) for column in columns]
     scaled.append(field_scores[rows] if field_scores is not None else np.zeros(len(rows), np.float32))
     return rows, np.stack(scaled, axis=1)
+
+
+def fields_signal(matched: np.ndarray, title_scores: np.ndarray) -> np.ndarray:
+    """The ``fields`` signal: the share of the query's constraints each tune satisfies (``matched``, one
+    column per constraint), and 1 for a tune the whole query names exactly ("The Irish Washerwoman"),
+    whatever the query reads as."""
+    share = matched.mean(axis=1, dtype=np.float32)
+    share[title_scores >= 1.0] = 1.0
+    return share
+
+
+def title_query(text: str, reading: QueryReading) -> str:
+    """The query a title is looked for in: without the composer's name the parser read after "by".
+
+    "tunes by Irish" asks for tunes whose composer field says Irish, not for the hornpipe titled "Irish".
+
+    Example:
+        >>> from musicsearch.search.understanding import understand_query
+        >>> title_query("tunes by Irish", understand_query("tunes by Irish"))
+        'tunes by'
+    """
+    for name, _, words in reading.understood:
+        if name == "composer":
+            for word in words.split():  # the name's words as the parser split them ("J. HAND." -> J, HAND)
+                text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", " ", text, count=1)
+    return " ".join(text.split())
+
+
+def why_matched(keywords: KeywordIndex, row: int, text: str, reading: QueryReading | None,
+                met: np.ndarray | None) -> dict[str, Any]:
+    """Why row ``row`` answers ``text``, without its content score: ``fields`` / ``missed`` (``met``: one
+    boolean per constraint of ``reading``), ``words`` found in its metadata, ``title``, ``type_as_written``."""
+    why: dict[str, Any] = {}
+    if reading is not None and met is not None:
+        satisfied = dict(zip(reading.constraints, met))
+        why["fields"] = {name: value for name, value in reading.constraints.items() if satisfied[name]}
+        why["missed"] = {name: value for name, value in reading.constraints.items() if not satisfied[name]}
+    words = keywords.matched_terms(reading.text if reading else text, row)
+    if words:
+        why["words"] = words
+    named = title_query(text, reading) if reading else text
+    if keywords.title_share(named, row) > 0:
+        why["title"] = True
+    if reading is not None and keywords.names_type(named, row):
+        why["type_as_written"] = True
+    return why
 
 
 def fuse(rows: np.ndarray, scaled: np.ndarray, weights: FusionWeights, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import ann
 from .duplicates import attach_duplicates, fold_rows
-from .hybrid import CANDIDATES, FusionWeights, field_index, fuse, keyword_index, signals
+from .hybrid import CANDIDATES, FusionWeights, field_index, fuse, keyword_index, signals, why_matched
 from .understanding import QueryReading, understand_query
 
 
@@ -44,18 +44,9 @@ def hybrid_search(index: Any, text: str, vector: np.ndarray, k: int, weights: Fu
     matched = field_index(index).matches(reading.constraints)[top[chosen]] if reading and reading.constraints else None
     keywords = keyword_index(index)
     for position, hit in enumerate(hits):
-        row = int(top[chosen[position]])
-        why: dict[str, Any] = {"content": round(float(content[position]), 4)}
-        if matched is not None:
-            met = dict(zip(reading.constraints, matched[position]))
-            why["fields"] = {name: value for name, value in reading.constraints.items() if met[name]}
-            why["missed"] = {name: value for name, value in reading.constraints.items() if not met[name]}
-        words = keywords.matched_terms(reading.text if reading else text, row)
-        if words:
-            why["words"] = words
-        if keywords.title_share(text, row) > 0:
-            why["title"] = True
-        hit.why = why
+        met = matched[position] if matched is not None else None
+        hit.why = {"content": round(float(content[position]), 4),
+                   **why_matched(keywords, int(top[chosen[position]]), text, reading, met)}
     return hits
 
 

@@ -8,6 +8,12 @@ joint-space model and index exist yet (``make model`` not run), this gives real 
 milliseconds. It is labelled as keyword search wherever it is used, so its figures are not mistaken for
 the model's.
 
+It reads the query as hybrid search does (:func:`~musicsearch.search.understanding.understand_query`): BM25
+gets the free words only, tunes satisfying the query's field constraints (type, meter, key, origin...,
+in five languages) rank first, and an exact title (or the type exactly as written) counts as in hybrid
+search, with the same :class:`~musicsearch.search.hybrid.FusionWeights` less the content signal. Each hit
+says why it matched (``Hit.why``). ``understand=False`` is plain BM25 over the whole query.
+
 Example:
     >>> search = KeywordSearch(corpus)  # doctest: +SKIP
     >>> [hit.title for hit in search.search("hornpipe", k=2)]  # doctest: +SKIP
@@ -37,11 +43,13 @@ class KeywordSearch:
 
     name = "keyword (BM25 over metadata)"
 
-    def __init__(self, records: Sequence[Any], *, captions: bool = False) -> None:
+    def __init__(self, records: Sequence[Any], *, captions: bool = False, understand: bool = True) -> None:
         from .hybrid import keyword_fields
         from .keywords import KeywordIndex
 
         self.records = list(records)
+        self.understand = understand
+        self._fields: Any = None
         documents = []
         for record in self.records:
             fields = keyword_fields(record)
@@ -60,11 +68,48 @@ class KeywordSearch:
         query = clean_query(query)  # the same validation as the index's text queries
         if k < 1:
             raise QueryError(f"k={k}; ask for at least one hit.")
-        bm25, title = self.index.score(query)
-        scores = bm25 + 2.0 * title  # an exact title outranks shared words
+        if not self.understand:
+            bm25, title = self.index.score(query, written_types=False)
+            scores = bm25 + 2.0 * title  # an exact title outranks shared words
+            return self._hits(scores, np.argsort(-scores, kind="stable")[:k], query)
+        from .hybrid import FusionWeights, fields_signal, title_query
+        from .understanding import understand_query
+
+        reading = understand_query(query)
+        weights = FusionWeights()
+        bm25 = self.index.bm25(reading.text) if reading.free_words else np.zeros(len(self), np.float32)
+        title = self.index.name_scores(title_query(query, reading))
+        scores = weights.keyword * _scaled(bm25) + weights.title * title
+        matched = None
+        if reading.constraints:
+            matched = self.field_index().matches(reading.constraints)
+            scores = scores + weights.fields * fields_signal(matched, title)
         top = np.argsort(-scores, kind="stable")[:k]
+        return self._hits(scores, top, query, reading=reading, matched=matched)
+
+    def field_index(self) -> Any:
+        """The records' facts (type, meter, key, origin...), from the facts cache hybrid search shares."""
+        if self._fields is None:
+            from .fields_cache import cached_field_index
+
+            self._fields = cached_field_index(self.records)
+        return self._fields
+
+    def _hits(self, scores: np.ndarray, top: np.ndarray, query: str, *, reading: Any = None,
+              matched: np.ndarray | None = None) -> list[Any]:
+        from .hybrid import why_matched
+
         hits = []
         for rank, row in enumerate(top, 1):
-            record = self.records[int(row)]
-            hits.append(Hit.from_record(record, float(scores[row]), rank))
+            hit = Hit.from_record(self.records[int(row)], float(scores[row]), rank)
+            if reading is not None:
+                hit.why = why_matched(self.index, int(row), query, reading,
+                                      matched[row] if matched is not None else None)
+            hits.append(hit)
         return hits
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    # BM25 has no fixed range: divide by the best score so the weights mean what they mean in hybrid search.
+    top = float(values.max()) if values.size else 0.0
+    return values / top if top > 0 else values

@@ -28,9 +28,9 @@ import numpy as np
 from .keywords import KeywordIndex
 
 # The attributes of KeywordIndex this format holds; another set means the class changed: do not save.
-_ATTRIBUTES = frozenset({"k1", "b", "count", "titles", "_norm", "_postings", "_longest_title"})
+_ATTRIBUTES = frozenset({"k1", "b", "count", "titles", "written_types", "_norm", "_postings", "_longest_title"})
 _SEPARATOR = "\x1f"  # joins the terms of a title key (a term never holds it: terms are [a-z0-9])
-FORMAT = 1
+FORMAT = 2  # 2: types as written (KeywordIndex.written_types) stored beside the titles
 
 
 def keyword_scheme() -> str:
@@ -61,17 +61,18 @@ def keywords_to_bytes(keywords: KeywordIndex) -> bytes | None:
     terms = list(keywords._postings)
     rows = [keywords._postings[term][0] for term in terms]
     frequencies = [keywords._postings[term][1] for term in terms]
-    title_keys = list(keywords.titles)
-    title_rows = [np.asarray(keywords.titles[key], dtype=np.int64) for key in title_keys]
+    title_keys, title_rows = _keyed_rows(keywords.titles)
+    type_keys, type_rows = _keyed_rows(keywords.written_types)
     scalars = {"k1": keywords.k1, "b": keywords.b, "count": keywords.count,
                "longest_title": keywords._longest_title, "format": FORMAT}
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False,
              scalars=_json_bytes(scalars), terms=_json_bytes(terms),
-             titles=_json_bytes([_SEPARATOR.join(key) for key in title_keys]),
+             titles=_json_bytes(title_keys),
              post_offsets=_offsets(rows), post_rows=_concat(rows, np.int64),
              post_freqs=_concat(frequencies, np.float32), norm=np.asarray(keywords._norm),
-             title_offsets=_offsets(title_rows), title_rows=_concat(title_rows, np.int64))
+             title_offsets=_offsets(title_rows), title_rows=_concat(title_rows, np.int64),
+             types=_json_bytes(type_keys), type_offsets=_offsets(type_rows), type_rows=_concat(type_rows, np.int64))
     return buffer.getvalue()
 
 
@@ -89,18 +90,31 @@ def keywords_from_bytes(data: bytes) -> KeywordIndex:
         titles = json.loads(arrays["titles"].tobytes())
         post_offsets, post_rows, post_freqs = arrays["post_offsets"], arrays["post_rows"], arrays["post_freqs"]
         title_offsets, title_rows = arrays["title_offsets"], arrays["title_rows"]
+        types = json.loads(arrays["types"].tobytes())
+        type_offsets, type_rows = arrays["type_offsets"], arrays["type_rows"]
         norm = arrays["norm"]
-    if len(post_offsets) != len(terms) + 1 or len(title_offsets) != len(titles) + 1 or len(norm) != scalars["count"]:
+    if (len(post_offsets) != len(terms) + 1 or len(title_offsets) != len(titles) + 1
+            or len(type_offsets) != len(types) + 1 or len(norm) != scalars["count"]):
         raise ValueError("keyword index arrays do not match their terms")
     keywords = KeywordIndex.__new__(KeywordIndex)
     keywords.k1, keywords.b, keywords.count = scalars["k1"], scalars["b"], scalars["count"]
     keywords._norm = norm
     keywords._postings = {term: (post_rows[start:end], post_freqs[start:end])
                           for term, start, end in zip(terms, post_offsets[:-1].tolist(), post_offsets[1:].tolist())}
-    keywords.titles = {tuple(key.split(_SEPARATOR)): title_rows[start:end].tolist()
-                       for key, start, end in zip(titles, title_offsets[:-1].tolist(), title_offsets[1:].tolist())}
+    keywords.titles = _unkeyed_rows(titles, title_offsets, title_rows)
+    keywords.written_types = _unkeyed_rows(types, type_offsets, type_rows)
     keywords._longest_title = scalars["longest_title"]
     return keywords
+
+
+def _keyed_rows(table: dict[tuple[str, ...], list[int]]) -> tuple[list[str], list[np.ndarray]]:
+    keys = list(table)
+    return [_SEPARATOR.join(key) for key in keys], [np.asarray(table[key], dtype=np.int64) for key in keys]
+
+
+def _unkeyed_rows(keys: list[str], offsets: np.ndarray, rows: np.ndarray) -> dict[tuple[str, ...], list[int]]:
+    return {tuple(key.split(_SEPARATOR)): rows[start:end].tolist()
+            for key, start, end in zip(keys, offsets[:-1].tolist(), offsets[1:].tolist())}
 
 
 def _json_bytes(payload: object) -> np.ndarray:

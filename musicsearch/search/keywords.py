@@ -1,4 +1,4 @@
-"""The one BM25 of the package: keyword scoring over tune metadata (or any text), plus an exact-title signal.
+"""The one BM25 of the package: keyword scoring over tune metadata (or any text), plus an exact-name signal.
 
 Hybrid search fuses it with the content score, :class:`~musicsearch.search.keyword_search.KeywordSearch`
 uses it as a model-free first stage, and the evaluation uses it as its BM25-over-captions baseline.
@@ -91,6 +91,7 @@ class KeywordIndex:
         postings: dict[str, list[tuple[int, int]]] = {}
         lengths = np.zeros(self.count, dtype=np.float32)
         self.titles: dict[tuple[str, ...], list[int]] = {}
+        self.written_types: dict[tuple[str, ...], list[int]] = {}
         for row, document in enumerate(documents):
             fields = {"text": document} if isinstance(document, str) else document
             terms = Counter(tokenize(" ".join(str(value or "") for value in fields.values())))
@@ -99,6 +100,9 @@ class KeywordIndex:
                 postings.setdefault(term, []).append((row, frequency))
             for key in _title_keys(str(fields.get("title") or "")):
                 self.titles.setdefault(key, []).append(row)
+            written = tuple(tokenize(str(fields.get("rhythm") or "")))
+            if written:
+                self.written_types.setdefault(written, []).append(row)
         average = float(lengths.mean()) if self.count and lengths.mean() > 0 else 1.0
         self._norm = k1 * (1 - b + b * lengths / average)
         self._postings = {term: (np.array([r for r, _ in rows], dtype=np.int64),
@@ -151,13 +155,27 @@ class KeywordIndex:
                     best = max(best, size / len(terms))
         return best
 
-    def score(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+    def names_type(self, query: str, row: int) -> bool:
+        """Whether the whole ``query`` is document ``row``'s type exactly as its collection writes it."""
+        return row in self.written_types.get(tuple(tokenize(query)), ())
+
+    def score(self, query: str, *, written_types: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """BM25 scores and title scores of every document for ``query``.
+
+        ``written_types=False`` leaves types as written out of the title signal (hybrid search as it
+        was before query understanding, kept for comparison).
 
         Returns:
             ``(bm25, title)``, each ``(N,)`` float32. ``title`` is the share of the query's terms covered
-            by an exact title of the document found inside the query (1.0 = the query is the title).
+            by an exact title of the document found inside the query (1.0 = the query is the title), and
+            1.0 where the whole query is the document's type exactly as its collection writes it
+            ("Ballade, Romanze", "Liebes - Lied", "reel"): a name of the tune's kind, which word order and
+            spelling tell from its neighbours ("Romanze, Ballade") where the type read in English cannot.
         """
+        return self.bm25(query), self.name_scores(query, written_types=written_types)
+
+    def name_scores(self, query: str, *, written_types: bool = True) -> np.ndarray:
+        """The title signal of :meth:`score` alone, ``(N,)`` float32 (no BM25)."""
         terms = tokenize(query)
         title = np.zeros(self.count, dtype=np.float32)
         for size in range(min(len(terms), self._longest_title), 0, -1):
@@ -165,4 +183,6 @@ class KeywordIndex:
                 rows = self.titles.get(tuple(terms[start:start + size]), [])
                 if rows:
                     title[rows] = np.maximum(title[rows], size / len(terms))
-        return self.bm25(query), title
+        if written_types:
+            title[self.written_types.get(tuple(terms), [])] = 1.0
+        return title

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from ..data import terms
+from ..data import terms, vocab
 
 _TOKEN = re.compile(r"<meter:\d+/\d+>|[\w#♯♭]+(?:'[\w]+)*", re.UNICODE)
 # French and Italian elisions ("d'Irlande", "dell'Irlanda", "l'air"): the article is a word of its own.
@@ -99,3 +99,26 @@ def tonics() -> dict[str, dict[str, str]]:
 @lru_cache(maxsize=1)
 def accidentals() -> dict[str, str]:
     return {fold(word): sign for word, sign in terms.ACCIDENTALS.items() if word.isalpha()}
+
+
+def genre_stem(word: str) -> str | None:
+    """The English genre of a German genre word read as the corpus's own records are read
+    (:data:`musicsearch.data.vocab.GERMAN_GENRES`, by stem), or None.
+
+    Essen writes genres as truncated compounds ("Staende -, Soldaten - Lied": *Ständelied und
+    Soldatenlied*); the term tables hold whole words, so a word they do not know is tried by stem. A stem of
+    five letters or more starts the word; a shorter one ("tanz", "sage") must be the word or the word's
+    first part before "lied", so that English words are not read as German genres.
+
+    Example:
+        >>> genre_stem("Staende"), genre_stem("Soldaten"), genre_stem("sage"), genre_stem("sausage")
+        ('trade song', "soldiers' song", 'legend song', None)
+    """
+    folded = fold(word)
+    for stem, english in vocab.GERMAN_GENRES:
+        if len(stem) >= 5 and folded.startswith(stem):
+            return english
+        if folded == stem or (folded.startswith(stem) and folded.removeprefix(stem).lstrip("s") in ("lied", "lieder")):
+            return english
+    return None
+

@@ -30,7 +30,7 @@ from typing import Any
 
 from ..data import terms
 from .queries import MAX_QUERY_CHARS
-from .term_index import accidentals, fold, longest_phrase, mode_words, phrases, tokens, tonics
+from .term_index import accidentals, fold, genre_stem, longest_phrase, mode_words, phrases, tokens, tonics
 
 FIELDS = ("tune_type", "meter", "key", "mode", "origin", "region", "composer", "collection")
 _LABELS = {"tune_type": "type", "meter": "meter", "key": "key", "mode": "mode", "origin": "origin",
@@ -180,6 +180,10 @@ def _read_one(tokens: list[str], at: int, reading: QueryReading, found: dict[str
             if name == "tune_type":  # also matched as words: "double jig", "Liebeslieder" narrow the type
                 reading.free_words.extend(tokens[at:at + size])
         return size
+    genre = genre_stem(token) if token[:1].isupper() else None  # German nouns are capitalised
+    if genre is not None:
+        languages.add("de")
+        _set(reading, found, "tune_type", genre, token)
     reading.free_words.append(token)
     return 1
 
