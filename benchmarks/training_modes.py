@@ -8,7 +8,8 @@ Every variant trains the quick preset on the same corpus and seed, and is evalua
 tunes (caption retrieval MRR / Hit@k, category nDCG@10), so rows differ only by the variant's settings.
 Variants: the four of ``musicsearch.studies.training_modes.VARIANTS`` (masked music as an auxiliary loss) plus
 ``frozen + masked-music pretraining`` (the music encoder first learns to reconstruct masked patches alone,
-300 steps by default; ``--pretrain-steps 100,300`` compares step counts).
+300 steps by default; ``--pretrain-steps 100,300`` compares step counts) and ``frozen + reworded captions``
+(:data:`REWORDING_VARIANTS`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ def _pretraining_variants(steps: list[int]) -> dict[str, dict]:
     return {name(count): {"text_mode": "frozen", "mlm_pretrain_steps": count} for count in steps}
 
 
+# Captions in other wordings (data/phrasings.py), as the release preset trains: four dropout variants per
+# tune, half their phrases reworded. Compare with "frozen" in the same run.
+REWORDING_VARIANTS = {"frozen + reworded captions": {"text_mode": "frozen", "caption_variants": 4, "rewording": 0.5}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=float, default=2.0, help="epochs per variant (the quick preset has 8)")
@@ -41,7 +47,8 @@ def main() -> None:
     from musicsearch.artifacts import write_json
     from musicsearch.studies.training_modes import VARIANTS, compare_training_modes
 
-    known = {**VARIANTS, **_pretraining_variants([int(count) for count in args.pretrain_steps.split(",")])}
+    known = {**VARIANTS, **_pretraining_variants([int(count) for count in args.pretrain_steps.split(",")]),
+             **REWORDING_VARIANTS}
     names = args.variants.split(",") if args.variants else list(known)
     unknown = [name for name in names if name not in known]
     if unknown:

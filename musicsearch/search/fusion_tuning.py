@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -57,10 +58,17 @@ def mean_ndcg(index: Any, queries: Sequence[DevQuery], prepared: Sequence[tuple[
     return float(np.mean(values)) if values else 0.0
 
 
+def _group_key(field: str, value: str) -> str:
+    # A title is the same title whatever its quotes, brackets or commas ('"Kuhreigen"' is "Kuhreigen"):
+    # no reader tells them apart. Types and composers stay as written: their spelling is the label.
+    value = value.strip().lower()
+    return " ".join(re.sub(r"[^\w\s]", " ", value).split()) if field == "title" else value
+
+
 def _group(records: Sequence[Any], field: str) -> dict[str, set[str]]:
     groups: dict[str, set[str]] = {}
     for record in records:
-        value = (record.metadata.get(field) or "").strip().lower()
+        value = _group_key(field, record.metadata.get(field) or "")
         if value:
             groups.setdefault(value, set()).add(record.id)
     return groups
@@ -70,8 +78,9 @@ def make_dev_queries(records: Sequence[Any], *, pool: Sequence[Any] | None = Non
                      seed: int = 0) -> list[Any]:
     """Queries written from ``records`` (e.g. a held-out split), answered over ``pool`` (the index's records).
 
-    Title queries are the exact title; composer queries read "tunes by NAME"; caption queries are the
-    tune's own first caption; type queries "a TYPE" (relevant: every tune of that type in the pool).
+    Title queries are the exact title (relevant: every tune with that title in the pool, titles compared
+    as words: quotes and punctuation ignored); composer queries read "tunes by NAME"; caption queries are
+    the tune's own first caption; type queries "a TYPE" (relevant: every tune with that type as written).
     """
     rng = np.random.default_rng(seed)
     pool = list(pool if pool is not None else records)
@@ -83,9 +92,10 @@ def make_dev_queries(records: Sequence[Any], *, pool: Sequence[Any] | None = Non
         seen: set[str] = set()
         for record in picked:
             value = (record.metadata.get(field) or "").strip()
-            if value and value.lower() not in seen and value.lower() in by[field] and len(seen) < per_kind:
-                seen.add(value.lower())
-                queries.append(DevQuery(template.format(value), frozenset(by[field][value.lower()]), kind))
+            key = _group_key(field, value)
+            if key and key not in seen and key in by[field] and len(seen) < per_kind:
+                seen.add(key)
+                queries.append(DevQuery(template.format(value), frozenset(by[field][key]), kind))
     for record in picked[:per_kind]:
         if getattr(record, "captions", None):
             queries.append(DevQuery(record.captions[0], frozenset({record.id}), "caption"))

@@ -90,3 +90,16 @@ def test_a_query_that_is_a_type_as_written_finds_those_tunes_and_says_so():
     assert {hit.title for hit in hits} == written
     assert all(hit.why.get("type_as_written") for hit in hits)
     assert "type as written" in describe_why(hits[0])
+
+
+def test_title_queries_count_titles_that_differ_only_in_quotes_as_one_title():
+    from musicsearch.search.fusion_tuning import make_dev_queries
+
+    records = make_records()[:4]
+    records[1].metadata["title"] = f'"{records[0].metadata["title"]}"'
+    records[2].metadata["rhythm"] = f"{records[3].metadata['rhythm']},"  # types stay as written
+    queries = make_dev_queries(records[:1] + records[2:3], pool=records, per_kind=5)
+    title = next(query for query in queries if query.kind == "title")
+    assert title.relevant == {records[0].id, records[1].id}
+    kind = next(query for query in queries if query.kind == "type" and records[2].id in query.relevant)
+    assert records[3].id not in kind.relevant
