@@ -66,12 +66,20 @@ class GramIndex:
         positions = np.concatenate(all_positions) if all_positions else np.zeros(0, dtype=np.int64)
         order = np.lexsort((positions, codes))
         codes, positions = codes[order], positions[order]
-        unique, first = np.unique(codes, return_index=True)
+        # The codes are sorted now: each one starts where the value changes (no second sort, which np.unique
+        # would do: it took most of the build, the first melody query of a process).
+        changes = np.ones(len(codes), dtype=bool)
+        changes[1:] = codes[1:] != codes[:-1]
+        first = np.flatnonzero(changes)
+        unique = codes[first]
         starts = np.append(first, len(codes)).astype(np.int64)
         # Weight by the number of tunes holding a code, not its occurrences: a tune repeating it is no rarer.
-        count = max(len(lengths), 1)
-        holders = np.unique(codes * count + tune_of[positions]) // count if len(codes) else codes
-        _, tunes_holding = np.unique(holders, return_counts=True)
+        # Within a code the positions are sorted, so its tunes are too: a new holder is where the tune changes.
+        tunes = tune_of[positions]
+        holder = changes.copy()
+        holder[1:] |= tunes[1:] != tunes[:-1]
+        code_of = np.cumsum(changes) - 1
+        tunes_holding = np.bincount(code_of[holder], minlength=len(unique))
         weights = np.log((len(lengths) + 1) / np.maximum(tunes_holding, 1)).astype(np.float32)
         return cls(n, offsets, unique.astype(np.int64), starts, positions.astype(np.int32), weights, tune_of,
                    offsets[tune_of])

@@ -2,7 +2,7 @@
 
 Arrays: ``ids`` (text), ``offsets`` (where each tune's notes start), ``pitches``, ``durations``, ``bars``
 and ``meta`` (JSON: format version, search settings, build stats). The n-gram index and the duplicate
-groups are derived on load (a few seconds for the default corpus), so the file holds nothing that could
+groups are derived on load (under a second for the default corpus), so the file holds nothing that could
 disagree with the notes. Written atomically; read with every array and field checked, a fault reported
 with the file and the field and what to do.
 

@@ -110,6 +110,22 @@ def test_window_codes_and_candidates_find_the_passage_and_where_it_starts():
     assert rows.tolist()[0] == 1 and starts.tolist()[0] == 2
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_each_code_lists_its_positions_in_order_and_weighs_by_the_tunes_holding_it(seed):
+    rng = np.random.default_rng(seed)
+    tunes = [rng.integers(-2, 3, size=int(rng.integers(0, 12))) for _ in range(9)]  # small alphabet: repeats
+    offsets = np.concatenate([[0], np.cumsum([len(t) for t in tunes])])
+    grams = GramIndex.build(np.concatenate(tunes).astype(np.int16), offsets, 3)
+    assert np.all(np.diff(grams.codes) > 0) and grams.starts[0] == 0 and grams.starts[-1] == len(grams.positions)
+    tune_of = {position: number for number in range(len(tunes))
+               for position in range(int(offsets[number]), int(offsets[number + 1]))}
+    for g in range(len(grams.codes)):
+        positions = grams.positions[grams.starts[g]:grams.starts[g + 1]].tolist()
+        assert positions and positions == sorted(positions)
+        holders = {tune_of[position] for position in positions}
+        assert grams.weights[g] == pytest.approx(np.log((len(tunes) + 1) / len(holders)), rel=1e-6)
+
+
 # ---------------------------------------------------------------------------------------------- the index
 @pytest.fixture(scope="module")
 def melody_index(small_corpus):
