@@ -174,7 +174,7 @@ def signals(index: Any, text: str, vector: np.ndarray, *, candidates: int = CAND
     columns = [stored @ vector,
                metadata_scores[rows] if metadata_scores is not None else np.zeros(len(rows), np.float32),
                keyword_scores[rows], title_scores[rows]]
-    scaled = [_minmax(column) for column in columns]
+    scaled = [minmax(column) for column in columns]
     scaled.append(field_scores[rows] if field_scores is not None else np.zeros(len(rows), np.float32))
     return rows, np.stack(scaled, axis=1)
 
@@ -261,7 +261,8 @@ def _top(scores: np.ndarray, depth: int, *, positive: bool = False) -> np.ndarra
     return rows[scores[rows] > 0] if positive else rows
 
 
-def _minmax(values: np.ndarray) -> np.ndarray:
+def minmax(values: np.ndarray) -> np.ndarray:
+    """``values`` scaled to 0..1 over the candidates (all zero when they are all equal): how signals are fused."""
     values = np.asarray(values, dtype=np.float32)
     low, high = float(values.min()), float(values.max())
     return (values - low) / (high - low) if high > low else np.zeros_like(values)

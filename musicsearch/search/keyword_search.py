@@ -72,14 +72,14 @@ class KeywordSearch:
             bm25, title = self.index.score(query, written_types=False)
             scores = bm25 + 2.0 * title  # an exact title outranks shared words
             return self._hits(scores, np.argsort(-scores, kind="stable")[:k], query)
-        from .hybrid import FusionWeights, fields_signal, title_query
+        from .hybrid import FusionWeights, fields_signal, minmax, title_query
         from .understanding import understand_query
 
         reading = understand_query(query)
         weights = FusionWeights()
         bm25 = self.index.bm25(reading.text) if reading.free_words else np.zeros(len(self), np.float32)
         title = self.index.name_scores(title_query(query, reading))
-        scores = weights.keyword * _scaled(bm25) + weights.title * title
+        scores = weights.keyword * minmax(bm25) + weights.title * title  # scaled as hybrid search scales it
         matched = None
         if reading.constraints:
             matched = self.field_index().matches(reading.constraints)
@@ -107,9 +107,3 @@ class KeywordSearch:
                                       matched[row] if matched is not None else None)
             hits.append(hit)
         return hits
-
-
-def _scaled(values: np.ndarray) -> np.ndarray:
-    # BM25 has no fixed range: divide by the best score so the weights mean what they mean in hybrid search.
-    top = float(values.max()) if values.size else 0.0
-    return values / top if top > 0 else values
