@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import features as _features
+from .vocab import NUMBER_WORDS
 
 COLLECTION_NAMES = {
     "essenFolksong": "the Essen folk song collection", "oneills1850": "O'Neill's Music of Ireland (1850)",
@@ -102,7 +103,7 @@ def tags_of(abc: str, metadata: dict[str, str], collection: str) -> Tags:
         composer=_clean_name(metadata.get("composer")), title=_clean_name(metadata.get("title")),
         similar_to=similar.group(1).strip().rstrip(".") if similar else None,
         range_words=_range_words(facts["range_semitones"]), density_words=_density_words(facts["notes_per_bar"]),
-        voices_words="a single melodic line" if voices == 1 else f"{_features._NUMBER_WORDS.get(voices, voices)} voices",
+        voices_words="a single melodic line" if voices == 1 else f"{NUMBER_WORDS.get(voices, voices)} voices",
     )
 
 

@@ -12,10 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from .abc import header_value
-from .vocab import COLLECTION_ORIGINS, CONTINENTS, COUNTRIES, DANCE_TYPES, GERMAN_GENRES, PLACE_NAMES
+from .vocab import (
+    COLLECTION_ORIGINS,
+    CONTINENTS,
+    COUNTRIES,
+    DANCE_TYPES,
+    GERMAN_GENRES,
+    NUMBER_WORDS,
+    PLACE_NAMES,
+)
 
-_NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
-                 9: "nine", 10: "ten", 11: "eleven", 12: "twelve", 16: "sixteen"}
 _MODES = (("maj", "major"), ("ion", "major"), ("min", "minor"), ("aeo", "minor"), ("mix", "mixolydian"),
           ("dor", "dorian"), ("phr", "phrygian"), ("lyd", "lydian"), ("loc", "locrian"), ("m", "minor"))
 _KEY = re.compile(r"^\s*([A-Ga-g])([b#]?)\s*([A-Za-z]*)")
@@ -103,7 +109,7 @@ def meter_words(meter: str | None) -> str | None:
     if not match:
         return None
     top, bottom = int(match.group(1)), int(match.group(2))
-    words = f"{_NUMBER_WORDS.get(top, str(top))}-{_NUMBER_WORDS.get(bottom, str(bottom))}"
+    words = f"{NUMBER_WORDS.get(top, str(top))}-{NUMBER_WORDS.get(bottom, str(bottom))}"
     return f"free meter, mostly {words}" if value.lower().startswith("frei") else words
 
 

@@ -31,10 +31,10 @@ import random
 import re
 
 from .captions import COLLECTION_NAMES
-from .features import _NUMBER_WORDS
 from .terms import COLLECTION_TERMS, ORIGIN_TERMS
+from .vocab import NUMBER_WORDS
 
-_NUMBERS = {word: number for number, word in _NUMBER_WORDS.items()}
+_NUMBERS = {word: number for number, word in NUMBER_WORDS.items()}
 _MODE_WORDS = ("major", "minor", "dorian", "mixolydian", "lydian", "phrygian", "locrian", "aeolian", "ionian")
 _KEY = re.compile(r"^in ([A-G](?:-flat|-sharp)?) (" + "|".join(_MODE_WORDS) + r")$")
 _METER = re.compile(r"^in ([a-z]+)-([a-z]+) time$")

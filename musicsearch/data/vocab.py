@@ -44,6 +44,9 @@ COUNTRIES = ("Germany", "Luxembourg", "Lorraine", "Ireland", "France", "Austria"
 CONTINENTS = {"Europe", "Central Europe", "Eastern Europe", "Southeast Europe", "Western Europe"}
 # Collections whose origin is known from the book itself, for tunes with no O: field.
 COLLECTION_ORIGINS = {"oneills1850": "Ireland"}
+# Numbers as captions write them ("six-eight time", "four voices"); phrasings reads them back.
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
+                9: "nine", 10: "ten", 11: "eleven", 12: "twelve", 16: "sixteen"}
 
 # ---------------------------------------------------------------- query words
 # canonical origin (as features.origin_country names it) -> English words the keyword index adds to a tune's

@@ -80,6 +80,10 @@ class ClampConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def identity(self) -> dict[str, Any]:
+        """The fields the fingerprint covers (all of them; see ``ModelConfig.identity``)."""
+        return self.to_dict()
+
     def validate(self) -> ClampConfig:
         return self
 

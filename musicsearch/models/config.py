@@ -55,6 +55,9 @@ ARCHITECTURE_SCHEMA = {
     "max_text_length": Field(int, minimum=1, maximum=512),  # MiniLM has 512 positions
     "tiny_text_hidden": Field(int, minimum=2, maximum=4_096),
     "tiny_text_layers": Field(int, minimum=1, maximum=64),
+    # Added after models were first saved: older config.json files lack them and mean 0 (a linear head).
+    "text_head_layers": Field(int, minimum=0, maximum=8, required=False),
+    "text_head_width": Field(int, minimum=1, maximum=16_384, required=False),
 }
 _TINY_TEXT_HEADS = 2  # attention heads of the TINY_TEXT encoder (models.text_encoder)
 
@@ -92,6 +95,9 @@ def check_architecture(values: dict[str, Any], source: str = "model config", *, 
     if values.get("text_model") == STATIC_MINILM and values.get("text_mode", ModelConfig.text_mode) != "frozen":
         raise field_error(source, prefix + "text_mode", values.get("text_mode"), f"'frozen' (the {STATIC_MINILM} "
                           "table is distilled, not trained)", error=error)
+    if values.get("text_model") == STATIC_MINILM and values.get("text_head_layers", 0):
+        raise field_error(source, prefix + "text_head_layers", values.get("text_head_layers"), f"0 (the {STATIC_MINILM} "
+                          "query encoder applies one linear map, without torch)", error=error)
 
 
 @dataclass
@@ -115,10 +121,28 @@ class ModelConfig:
     max_text_length: int = 128  # tokens; MiniLM was trained on 256, captions are far shorter
     tiny_text_hidden: int = 32  # width of the TINY_TEXT encoder
     tiny_text_layers: int = 2  # depth of the TINY_TEXT encoder
+    text_head_layers: int = 0  # hidden GELU layers between the pooled text vector and the joint space (0: linear, CLaMP's)
+    text_head_width: int = 1024  # width of those hidden layers (unused with 0 layers)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
         return dataclasses.asdict(self)
+
+    def identity(self) -> dict[str, Any]:
+        """The fields a model's fingerprint covers: all of them, less the later ones while they change nothing.
+
+        Fields added after models were first saved are left out at the value older folders mean by their
+        absence, so those folders keep their fingerprints (and the indexes built with them stay valid).
+
+        Example:
+            >>> "text_head_width" in PRESETS["quick"].identity(), "text_head_width" in PRESETS["release"].identity()
+            (False, True)
+        """
+        values = self.to_dict()
+        if not self.text_head_layers:  # a linear head: neither field shapes a weight
+            values.pop("text_head_layers")
+            values.pop("text_head_width")
+        return values
 
     def __post_init__(self) -> None:
         # Every constructor path (presets, --set overrides, saved configs) is checked the same way.
@@ -163,8 +187,10 @@ PRESETS: dict[str, ModelConfig] = {
         embed_dim=32, text_model=TINY_TEXT, text_mode="finetune", max_text_length=128),
     "quick": ModelConfig(preset="quick"),
     # The model shipped inside the package (`make release-model`): a wider, deeper music encoder than quick,
-    # still small enough to train in under an hour on two CPU cores and to ship under 25 MB.
-    "release": ModelConfig(preset="release", hidden_size=256, num_layers=4, num_heads=4, intermediate_size=768),
+    # still small enough to train in under an hour on two CPU cores and to ship under 25 MB. Its text head has
+    # two hidden layers: the frozen MiniLM vector of a long caption holds every phrase at once (models.text_head).
+    "release": ModelConfig(preset="release", hidden_size=256, num_layers=4, num_heads=4, intermediate_size=768,
+                           text_head_layers=2),
     # quick with the static text tower: queries skip the transformer (benchmarks/results/static_text.json).
     "quick-static": ModelConfig(preset="quick-static", text_model=STATIC_MINILM),
     "base": ModelConfig(

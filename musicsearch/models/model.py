@@ -35,6 +35,7 @@ from .config import MINILM, ModelConfig, get_model_config, read_saved_config
 from .losses import LogitScale
 from .music_encoder import MusicEncoder
 from .text_encoder import build_text_encoder, check_texts, text_weights_from_file
+from .text_head import build_text_head, last_linear
 from .torch_modes import evaluation_mode
 
 MODEL_KIND = "music-text-model"
@@ -65,7 +66,8 @@ class MusicTextModel(nn.Module):
         training_settings: the training settings recorded with the weights
             (``TrainingConfig.to_dict()`` of the run that made them; empty for an untrained model).
         music_encoder: the patch transformer (all matrices are ``nn.Linear``; the LUT conversion target).
-        music_proj, text_proj: linear maps into the joint space.
+        music_proj: linear map of pooled music features into the joint space.
+        text_proj: the text head (:mod:`.text_head`): a linear map, or an MLP with ``text_head_layers``.
         text_encoder: MiniLM (or the tiny random BERT) with mean pooling.
         logit_scale: learned inverse temperature of the contrastive loss.
     """
@@ -83,8 +85,11 @@ class MusicTextModel(nn.Module):
                                               0.0, max_patches=c.max_patches)
             self.music_proj = nn.Linear(c.hidden_size, c.embed_dim)
             self.text_encoder = build_text_encoder(c, seed=seed)
-            self.text_proj = nn.Linear(self.text_encoder.hidden_size, c.embed_dim)
-            for projection in (self.music_proj, self.text_proj):
+            self.text_proj = build_text_head(self.text_encoder.hidden_size, c.embed_dim,
+                                             hidden_layers=c.text_head_layers, width=c.text_head_width)
+            # Both projections start small (near-uniform similarities); same order of draws as before heads
+            # could have hidden layers, so a linear head gets the same initial weights from the same seed.
+            for projection in (self.music_proj, last_linear(self.text_proj)):
                 nn.init.normal_(projection.weight, std=0.02)
                 nn.init.zeros_(projection.bias)
         self.logit_scale = LogitScale(c.init_logit_scale, c.max_logit_scale)
@@ -128,7 +133,7 @@ class MusicTextModel(nn.Module):
         self.text_encoder.set_trainable_layers(text_trainable_layers)
 
     def _weights_fingerprint(self) -> str:
-        sha = hashlib.sha256(json.dumps(self.config.to_dict(), sort_keys=True).encode())
+        sha = hashlib.sha256(json.dumps(self.config.identity(), sort_keys=True).encode())
         for name, tensor in sorted(self._saved_state().items()):
             sha.update(name.encode())
             sha.update(tensor.detach().cpu().contiguous().numpy().tobytes())

@@ -17,12 +17,14 @@ from tests.helpers.model import FLAT_DEFAULTS, FLAT_PRESETS
 # turns the melodic objective on).
 LATER_TRAINING_DEFAULTS = {"melody_weight": 0.0, "melody_min_bars": 2, "melody_max_bars": 8, "melody_noise": 0.05,
                            "melody_transpose": 0.5, "rewording": 0.0}
+# Architecture fields added after the split; their defaults mean what older folders meant (a linear text head).
+LATER_ARCHITECTURE_DEFAULTS = {"text_head_layers": 0, "text_head_width": 1024}
 
 
 @pytest.mark.parametrize("name", sorted(FLAT_PRESETS))
 def test_presets_keep_every_value_of_the_flat_ones(name):
     config = get_config(name)
-    later = LATER_TRAINING_DEFAULTS
+    later = {**LATER_TRAINING_DEFAULTS, **LATER_ARCHITECTURE_DEFAULTS}
     assert {**config.architecture.to_dict(), **config.training.to_dict()} == {**FLAT_PRESETS[name], **later}
     assert config.architecture == PRESETS[name] and config.training == TRAINING_PRESETS[name]
 
@@ -31,7 +33,7 @@ def test_every_field_has_one_owner_and_old_configs_map_onto_them():
     architecture = {f.name for f in dataclasses.fields(ModelConfig)}
     training = {f.name for f in dataclasses.fields(TrainingConfig)}
     assert not architecture & training
-    assert architecture | training == set(FLAT_DEFAULTS) | set(LATER_TRAINING_DEFAULTS)
+    assert architecture | training == set(FLAT_DEFAULTS) | set(LATER_TRAINING_DEFAULTS) | set(LATER_ARCHITECTURE_DEFAULTS)
     assert LEGACY_TRAINING_FIELDS == training - set(LATER_TRAINING_DEFAULTS)
 
 
