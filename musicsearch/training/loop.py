@@ -12,6 +12,8 @@
    fragment-to-tune loss when ``melody_weight > 0``, :mod:`.melody_objective`), gradient clipping, a
    progress bar with loss and tunes/s (:mod:`.contrastive`), with periodic held-out **evaluation** and
    resumable **checkpoints**;
+4b. **fit the text head** against the frozen music side when ``head_refit_steps > 0`` (:mod:`.head_refit`;
+   contrastive training then ran with a linear head);
 5. **finish** — a last evaluation, run facts, the saved model.
 
 With ``init=`` the run is a **fine-tune** (:mod:`.finetune`): the model starts from a trained one (its
@@ -47,6 +49,7 @@ from .checkpoints import checkpoint_run, resume_run
 from .config import RunConfig, get_config
 from .contrastive import contrastive_step, draw_batch
 from .divergence import TrainingDiverged
+from .head_refit import refit_text_head
 from .history import TrainingHistory
 from .masked_music import pretrain_masked_music
 from .run import TrainingRun, build_run, prepare_data
@@ -249,6 +252,7 @@ def train(config_or_preset: RunConfig | ModelConfig | str = "quick", corpus=None
             _pretrain_music(run, progress)
         run.distribute()
         _contrastive_training(run, checkpoint, progress, callback)
+        refit_text_head(run, progress)
         if start is None:
             return _finish(run, out, checkpoint, progress, callback)
         from .finetune import after_training, write_report

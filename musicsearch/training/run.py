@@ -25,6 +25,7 @@ import torch
 from ..models.model import MusicTextModel
 from .config import RunConfig
 from .data import TrainingSet, build_training_set
+from .head_refit import contrastive_architecture
 from .history import TrainingHistory
 from .masked_music import PatchDecoder
 from .optimization import TrainingModule, build_optimizer
@@ -128,7 +129,8 @@ def build_run(config: RunConfig, data: TrainingSet, held_out, corpus, *, progres
     architecture, training = config.architecture, config.training
     accelerator = _accelerator()
     torch.manual_seed(training.seed)  # dropout draws of the whole run start here
-    model = MusicTextModel(architecture, seed=training.seed) if init is None else _copy_of(init)
+    # A text head fitted last (training.head_refit) is linear while the music side learns.
+    model = MusicTextModel(contrastive_architecture(config), seed=training.seed) if init is None else _copy_of(init)
     model.configure_training(dropout=training.dropout, text_trainable_layers=training.text_trainable_layers)
     model.training_settings = training.to_dict()
     decoder = None
