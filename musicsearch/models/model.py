@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from .config import MINILM, ModelConfig, get_model_config, read_saved_config
 from .losses import LogitScale
 from .music_encoder import MusicEncoder
 from .text_encoder import build_text_encoder, check_texts, text_weights_from_file
-from .text_head import build_text_head, last_linear
+from .text_head import build_text_head, last_linear, start_small
 from .torch_modes import evaluation_mode
 
 MODEL_KIND = "music-text-model"
@@ -90,8 +91,7 @@ class MusicTextModel(nn.Module):
             # Both projections start small (near-uniform similarities); same order of draws as before heads
             # could have hidden layers, so a linear head gets the same initial weights from the same seed.
             for projection in (self.music_proj, last_linear(self.text_proj)):
-                nn.init.normal_(projection.weight, std=0.02)
-                nn.init.zeros_(projection.bias)
+                start_small(projection)
         self.logit_scale = LogitScale(c.init_logit_scale, c.max_logit_scale)
 
     # ------------------------------------------------------------------ properties
@@ -213,23 +213,36 @@ class MusicTextModel(nn.Module):
             >>> model.encode_music(["X:1\\nL:1/8\\nM:6/8\\nK:D\\n|:dfa afd|"]).shape  # doctest: +SKIP
             (1, 256)
         """
-        from tqdm.auto import tqdm
-
         if isinstance(items, str):
             items = [items]
         patch_list = patchify(items, self.config.max_patches)
         output = np.zeros((len(patch_list), self.dim), dtype=np.float32)
+        for rows, pooled in self.pooled_music_batches(patch_list, batch_size=batch_size, progress=progress):
+            embedded = self.music_proj(pooled)
+            if normalize:
+                embedded = F.normalize(embedded, dim=-1)
+            output[rows] = embedded.float().cpu().numpy()
+        return output
+
+    def pooled_music_batches(self, patch_list: list, *, batch_size: int = 64,
+                             progress: bool = False) -> Iterator[tuple[np.ndarray, torch.Tensor]]:
+        """The music encoder's pooled features, before the projection, batch by batch (eval mode, no gradient).
+
+        Tunes are grouped by length (less padding); each item is ``(rows, pooled)``: the positions in
+        ``patch_list`` and their ``(len(rows), hidden)`` features on the model's device.
+
+        Example:
+            >>> rows, pooled = next(model.pooled_music_batches(patchify(["X:1\\nK:D\\n|dfa|"], 64)))  # doctest: +SKIP
+        """
+        from tqdm.auto import tqdm
+
         order = np.argsort([len(patches) for patches in patch_list], kind="stable")
         with evaluation_mode(self), torch.inference_mode():
             for start in tqdm(range(0, len(order), batch_size), desc="encoding music", disable=not progress,
                               leave=False):
                 rows = order[start:start + batch_size]
                 patches, mask = collate_patches([patch_list[row] for row in rows])
-                embedded = self.music_features(patches.to(self.device), mask.to(self.device))
-                if normalize:
-                    embedded = F.normalize(embedded, dim=-1)
-                output[rows] = embedded.float().cpu().numpy()
-        return output
+                yield rows, self.music_encoder(patches.to(self.device), mask.to(self.device))
 
     # ------------------------------------------------------------------ saving and loading
     def save_pretrained(self, directory: str | os.PathLike, *, half: bool = False, **extra: Any) -> Path:

@@ -2,10 +2,10 @@
 
 A frozen MiniLM gives one mean-pooled vector per caption, in which every phrase of the caption ("in D
 major", "in six-eight time", "from Lorraine") sits superposed. A single linear map must read all of them
-out at once; two hidden layers let the head pull apart what a linear read-out leaves tangled. Measured on
-the released model's own music vectors, with the music side fixed: a retrained linear head reached
-held-out MRR 0.386, a two-hidden-layer head of width 1024 0.43 (benchmarks/results/release.json has the
-jointly trained figures).
+out at once; two hidden layers let the head pull apart what a linear read-out leaves tangled. A diagnostic
+on the second release's music vectors, held fixed: a retrained linear head reached held-out MRR 0.386, a
+two-hidden-layer head of width 1024 0.43. How the head is trained (last, against the frozen music side)
+and the settings chosen on dev are in :mod:`musicsearch.training.head_refit`.
 
 Layer names keep older folders readable: with no hidden layer the head *is* ``nn.Linear`` (saved as
 ``text_proj.weight``/``text_proj.bias``, as before); with hidden layers it is an ``nn.Sequential`` whose
@@ -51,3 +51,8 @@ def last_linear(head: nn.Module) -> nn.Linear:
     """The linear map that writes the joint-space vector (the head itself when it is one)."""
     return head if isinstance(head, nn.Linear) else head[-1]
 
+
+def start_small(linear: nn.Linear) -> None:
+    """Initialise a projection into the joint space small (std 0.02, zero bias): near-uniform similarities at first."""
+    nn.init.normal_(linear.weight, std=0.02)
+    nn.init.zeros_(linear.bias)

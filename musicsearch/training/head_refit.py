@@ -38,7 +38,7 @@ import torch
 
 from ..models.config import ModelConfig
 from ..models.losses import clip_loss
-from ..models.text_head import build_text_head, last_linear
+from ..models.text_head import build_text_head, last_linear, start_small
 from .config import RunConfig
 from .optimization import lr_schedule
 from .sampling import CollectionSampler
@@ -54,24 +54,6 @@ def contrastive_architecture(config: RunConfig) -> ModelConfig:
     if config.training.head_refit_steps > 0:
         return dataclasses.replace(config.architecture, text_head_layers=0)
     return config.architecture
-
-
-def pooled_music(model, patch_list: list, *, batch_size: int = 128, progress: bool = False) -> torch.Tensor:
-    """The frozen music encoder's pooled features ``(N, hidden)`` of the training tunes (eval mode, no gradient)."""
-    from tqdm.auto import tqdm
-
-    from ..data.patches import collate_patches
-    from ..models.torch_modes import evaluation_mode
-
-    order = sorted(range(len(patch_list)), key=lambda index: len(patch_list[index]))  # less padding
-    features = torch.zeros(len(patch_list), model.config.hidden_size)
-    with evaluation_mode(model), torch.inference_mode():
-        for start in tqdm(range(0, len(order), batch_size), desc="music of the training tunes", disable=not progress,
-                          leave=False):
-            rows = order[start:start + batch_size]
-            patches, mask = collate_patches([patch_list[row] for row in rows])
-            features[rows] = model.music_encoder(patches.to(model.device), mask.to(model.device)).float().cpu()
-    return features
 
 
 def fit_head(head: torch.nn.Module, music_proj: torch.nn.Module, music: torch.Tensor, text_pool: torch.Tensor,
@@ -136,13 +118,14 @@ def refit_text_head(run, progress: bool = False) -> None:
         from ..evaluation.retrieval import caption_retrieval
 
         before = caption_retrieval(model, run.eval_records)["mrr"]
-    music = pooled_music(model, run.data.patches, batch_size=training.batch_size, progress=progress).to(model.device)
+    music = torch.zeros(len(run.data.patches), model.config.hidden_size, device=model.device)
+    for rows, pooled in model.pooled_music_batches(run.data.patches, batch_size=training.batch_size, progress=progress):
+        music[torch.as_tensor(rows)] = pooled.float()
     with torch.random.fork_rng():
         torch.manual_seed(training.seed + _SEED_OFFSET)
         head = build_text_head(model.text_encoder.hidden_size, architecture.embed_dim,
                                hidden_layers=architecture.text_head_layers, width=architecture.text_head_width)
-        torch.nn.init.normal_(last_linear(head).weight, std=0.02)
-        torch.nn.init.zeros_(last_linear(head).bias)
+        start_small(last_linear(head))
         head.to(model.device)
         sampler = CollectionSampler(run.data.collections, power=training.sampling_power,
                                     ratios=training.collection_ratios, seed=training.seed + _SEED_OFFSET)
