@@ -107,3 +107,29 @@ def random_ndcg(relevant_count: int, total: int, k: int = 10) -> float:
     expected = float(discounts[: min(k, total)].sum()) * relevant_count / total / ideal
     return check_metric(f"ndcg@{k}", expected, where=f"random ranking of {total} documents")
 
+
+
+def bootstrap_interval(values: Sequence[float], *, level: float = 0.95, resamples: int = 10_000,
+                       seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap interval of the mean of per-query figures (the queries resampled with replacement).
+
+    A mean over a few category queries moves a lot with which queries were asked: the interval says how
+    much, so two figures closer than it are not told apart. Seeded, so the same values give the same bounds.
+
+    Example:
+        >>> low, high = bootstrap_interval([0.1, 0.9, 1.0, 0.6])
+        >>> low < 0.65 < high
+        True
+
+    Raises:
+        ValueError: no values, or ``level`` outside (0, 1).
+    """
+    figures = require_finite(np.asarray(values, dtype=np.float64), "the per-query figures of an interval")
+    if figures.size == 0:
+        raise ValueError("bootstrap_interval needs at least one value; no query was scored.")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie between 0 and 1 (got {level}).")
+    draws = np.random.default_rng(seed).integers(0, figures.size, size=(resamples, figures.size))
+    means = figures[draws].mean(axis=1)
+    tail = (1.0 - level) / 2.0
+    return float(np.quantile(means, tail)), float(np.quantile(means, 1.0 - tail))

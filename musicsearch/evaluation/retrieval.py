@@ -29,6 +29,7 @@ from ..data.texts import query_caption
 from ..search.keywords import KeywordIndex
 from .checks import check_metric, check_metrics, require_finite
 from .metrics import (
+    bootstrap_interval,
     metrics_from_ranks,
     ndcg_at_k,
     own_item_metrics,
@@ -119,7 +120,9 @@ def evaluate_retrieval(model, corpus, *, heldout_only: bool = True, ks: Sequence
         batch_size, progress: encoding options.
 
     Returns:
-        ``{"tunes", "caption_retrieval": {"model", "bm25", "random"}, "category_retrieval": {...}, ...}``.
+        ``{"tunes", "caption_retrieval": {"model", "bm25", "random"}, "category_retrieval": {...}, ...}``;
+        ``category_retrieval["ndcg@10_interval95"]`` holds the bounds of a 95% bootstrap interval of the
+        model's mean nDCG@10 over the queries (:func:`~.metrics.bootstrap_interval`), None when no query was scored.
 
     Raises:
         CorpusError: fewer than two captioned tunes.
@@ -166,6 +169,8 @@ def evaluate_retrieval(model, corpus, *, heldout_only: bool = True, ks: Sequence
                      "random": random_ndcg(int(relevant.sum()), len(records))})
     mean = {name: float(np.mean([row[name] for row in rows])) if rows else None for name in ("model", "bm25", "random")}
     check_metrics({f"ndcg@10 ({name})": value for name, value in mean.items()}, where="category retrieval")
+    # How far the mean could move with other queries of the same kind: the model's, over its queries.
+    interval = [round(bound, 4) for bound in bootstrap_interval([row["model"] for row in rows])] if rows else None
     return {
         "tunes": len(records),
         "corpus": getattr(corpus, "name", "corpus"),
@@ -175,7 +180,7 @@ def evaluate_retrieval(model, corpus, *, heldout_only: bool = True, ks: Sequence
         "protocol": "held-out tunes; queries are own captions without titles (caption) or typed category queries",
         "caption_retrieval": caption,
         "caption_retrieval_by_collection": by_collection,
-        "category_retrieval": {"ndcg@10_mean": mean, "queries": rows},
+        "category_retrieval": {"ndcg@10_mean": mean, "ndcg@10_interval95": interval, "queries": rows},
     }
 
 

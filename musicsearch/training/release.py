@@ -85,8 +85,12 @@ def release_model(*, trained: str | os.PathLike | None = None, out: str | os.Pat
     return report
 
 
-def held_out_figures(model: Any, corpus: Any, *, progress: bool = False) -> dict[str, float]:
+def held_out_figures(model: Any, corpus: Any, *, progress: bool = False, intervals: bool = False) -> dict[str, Any]:
     """The figures a release is judged by, flat: MRR, Hit@1/10/100, category nDCG@10, zero-shot macro-F1.
+
+    With ``intervals``, ``category_ndcg@10_interval95`` is added: the bounds of a 95% bootstrap interval of
+    the category figure over its queries (a mean of about 16 queries; see
+    :func:`musicsearch.evaluation.metrics.bootstrap_interval`).
 
     Example:
         >>> sorted(held_out_figures(model, corpus))[:3]  # doctest: +SKIP
@@ -101,7 +105,10 @@ def held_out_figures(model: Any, corpus: Any, *, progress: bool = False) -> dict
                "category_ndcg@10": retrieval["category_retrieval"]["ndcg@10_mean"]["model"]}
     for task, result in evaluate_zero_shot(model, corpus, progress=progress).items():
         figures[f"zeroshot_{task}_macro_f1"] = result.scores["zero-shot (ensemble)"]["macro_f1"]
-    return {name: round(float(value), 4) for name, value in figures.items()}
+    figures = {name: round(float(value), 4) for name, value in figures.items()}
+    if intervals:
+        figures["category_ndcg@10_interval95"] = retrieval["category_retrieval"]["ndcg@10_interval95"]
+    return figures
 
 
 def _round_to_half(model: Any) -> None:

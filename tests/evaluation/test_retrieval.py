@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from musicsearch.data.texts import query_caption
-from musicsearch.evaluation.metrics import ndcg_at_k, own_item_metrics, random_metrics, random_ndcg
+from musicsearch.evaluation.metrics import (
+    bootstrap_interval,
+    ndcg_at_k,
+    own_item_metrics,
+    random_metrics,
+    random_ndcg,
+)
 from musicsearch.evaluation.retrieval import CATEGORY_QUERIES, evaluate_retrieval, format_report, matches
 from musicsearch.search.keywords import KeywordIndex
 from tests.helpers.model import tiny_corpus
@@ -80,6 +86,26 @@ def test_report_with_oracle_and_random_baselines():
     assert "bm25" in format_report(report)
     queries = {row["query"] for row in report["category_retrieval"]["queries"]}
     assert "a reel" in queries and "a jig in six-eight" in queries
+    category = report["category_retrieval"]
+    low, high = category["ndcg@10_interval95"]
+    assert low <= category["ndcg@10_mean"]["model"] <= high
+    assert (low, high) == pytest.approx(bootstrap_interval([row["model"] for row in category["queries"]]), abs=1e-4)
+
+
+def test_bootstrap_interval_of_a_mean():
+    assert bootstrap_interval([0.7, 0.7, 0.7]) == pytest.approx((0.7, 0.7))  # no spread, no width
+    spread = [0.0, 1.0] * 8
+    low, high = bootstrap_interval(spread)
+    assert low < 0.5 < high and high - low > 0.3  # 16 queries of 0 or 1: the mean is far from pinned
+    assert bootstrap_interval(spread) == (low, high)  # seeded
+    narrow = bootstrap_interval(spread * 25)  # more queries, narrower
+    assert narrow[1] - narrow[0] < (high - low) / 3
+    with pytest.raises(ValueError, match="at least one value"):
+        bootstrap_interval([])
+    with pytest.raises(ValueError, match="level"):
+        bootstrap_interval([0.5], level=95)
+    with pytest.raises(Exception, match="per-query figures"):
+        bootstrap_interval([0.5, float("nan")])
 
 
 def test_category_conditions_read_metadata():
