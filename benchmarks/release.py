@@ -6,8 +6,9 @@ Usage: python benchmarks/release.py [--quick-model DIR] [--skip-index]
 Rows: held-out caption retrieval (MRR, Hit@1/10/100), category nDCG@10 (with a 95% bootstrap interval over
 its queries) and zero-shot macro-F1 per task (prompt ensemble) of the released model (shipped in the
 package) and of a quick-preset model (default: ``MUSICSEARCH_HOME/models/default``, what ``make model``
-trained before the release), with each one's recorded training time. Then the default index built from scratch for the released model in a fresh
-``MUSICSEARCH_HOME`` (corpus cache copied in, so the figure is the index alone), the issue's ≤ 60 s target.
+trained before the release), with each one's recorded training time. Then the default index built from
+scratch for the released model in a fresh ``MUSICSEARCH_HOME`` (corpus cache copied in, so the figure is the
+index alone), the issue's ≤ 60 s target.
 """
 
 from __future__ import annotations

@@ -108,7 +108,6 @@ def random_ndcg(relevant_count: int, total: int, k: int = 10) -> float:
     return check_metric(f"ndcg@{k}", expected, where=f"random ranking of {total} documents")
 
 
-
 def bootstrap_interval(values: Sequence[float], *, level: float = 0.95, resamples: int = 10_000,
                        seed: int = 0) -> tuple[float, float]:
     """Percentile-bootstrap interval of the mean of per-query figures (the queries resampled with replacement).
@@ -123,6 +122,7 @@ def bootstrap_interval(values: Sequence[float], *, level: float = 0.95, resample
 
     Raises:
         ValueError: no values, or ``level`` outside (0, 1).
+        NonFiniteValues: a value is NaN or infinite (see :mod:`.checks`).
     """
     figures = require_finite(np.asarray(values, dtype=np.float64), "the per-query figures of an interval")
     if figures.size == 0:
