@@ -13,6 +13,7 @@ from typing import Any
 
 from .abc import header_value
 from .vocab import (
+    BROAD_GENRES,
     COLLECTION_ORIGINS,
     CONTINENTS,
     COUNTRIES,
@@ -20,6 +21,7 @@ from .vocab import (
     GERMAN_GENRES,
     NUMBER_WORDS,
     PLACE_NAMES,
+    UNKNOWN_GENRE_WORDS,
 )
 
 _MODES = (("maj", "major"), ("ion", "major"), ("min", "minor"), ("aeo", "minor"), ("mix", "mixolydian"),
@@ -83,6 +85,18 @@ def record_meter(metadata: dict[str, str] | None, abc: str = "") -> str | None:
     return value.split("%")[0].strip() or None
 
 
+def meter_signature(meter: str | None) -> str:
+    """A meter as a time signature, so that tunes written either way compare equal: ``"C"`` → ``"4/4"``,
+    ``"C|"`` → ``"2/2"``, others as written without spaces (``""`` for none).
+
+    Example:
+        >>> meter_signature("C"), meter_signature("C|"), meter_signature("6 / 8")
+        ('4/4', '2/2', '6/8')
+    """
+    value = (meter or "").split("%")[0].replace(" ", "")
+    return {"C": "4/4", "C|": "2/2"}.get(value, value)
+
+
 def record_key(metadata: dict[str, str] | None, abc: str = "") -> str | None:
     """A record's key as written (``"Ador"``, ``"G"``): the ``key`` field, else the ABC's ``K:`` line.
 
@@ -120,21 +134,29 @@ def tune_type(metadata: dict[str, str]) -> str | None:
         >>> tune_type({"rhythm": "Liebes - Lied"}), tune_type({"title": "7th Regiment -- Reel"})
         ('love song', 'reel')
     """
-    rhythm = (metadata.get("rhythm") or "").strip().strip("]").strip()
-    lowered = rhythm.lower().replace(" - ", "").replace(" -", "").replace("slipjig", "slip jig")
-    if lowered and not set(lowered) <= set("?"):
+    lowered = _genre_label(metadata.get("rhythm") or "").replace(" - ", "").replace(" -", "")
+    lowered = lowered.replace("slipjig", "slip jig")
+    if lowered:
         for dance in DANCE_TYPES:
             if re.search(rf"\b{dance}\b", lowered):
                 return {"double jig": "jig", "single jig": "jig"}.get(dance, dance)
-        positions = [(lowered.find(stem), english) for stem, english in GERMAN_GENRES if stem in lowered]
-        if positions:
-            return min(positions)[1]
+        found = [english for _, english in sorted((lowered.find(stem), english)
+                                                  for stem, english in GERMAN_GENRES if stem in lowered)]
+        if found:
+            return next((english for english in found if english not in BROAD_GENRES), found[0])
         return lowered
     title = (metadata.get("title") or "").lower()
     for dance in DANCE_TYPES:
         if re.search(rf"\b{dance}s?\b", title):
             return {"double jig": "jig", "single jig": "jig"}.get(dance, dance)
     return None
+
+
+def _genre_label(rhythm: str) -> str:
+    """An ``R:`` field lower-cased without Essen's doubt marks and placeholders ("???, Brautwerbung?]")."""
+    text = re.sub(r"\(\s*\?+\s*\)", "", rhythm.lower()).replace("?", "").replace("]", "")
+    pieces = (piece.strip() for piece in re.split(r"[,;]", text))
+    return ", ".join(piece for piece in pieces if piece and piece not in UNKNOWN_GENRE_WORDS)
 
 
 def genre_words(metadata: dict[str, str]) -> list[str]:

@@ -85,6 +85,16 @@ TUNE_TYPE_TERMS: dict[str, dict[str, tuple[str, ...]]] = {
                    "it": ("canzone di mestiere",), "es": ("canción de oficio",)},
     "work song": {"en": ("work song",), "de": ("Arbeitslied", "Arbeits-Lied"), "fr": ("chanson de travail",),
                   "it": ("canto di lavoro",), "es": ("canción de trabajo",)},
+    "courtship song": {"en": ("courtship song", "courtship songs", "wooing song"), "de": ("Werbelied", "Brautwerbung")},
+    "patriotic song": {"en": ("patriotic song", "patriotic songs"),
+                       "de": ("Vaterlandslied", "Vaterlandslieder", "Heimatlied"),
+                       "fr": ("chant patriotique", "chanson patriotique"), "it": ("canto patriottico",),
+                       "es": ("canción patriótica",)},
+    "national anthem": {"en": ("national anthem",), "de": ("Nationalhymne",), "fr": ("hymne national",),
+                        "it": ("inno nazionale",), "es": ("himno nacional",)},
+    "murder ballad": {"en": ("murder ballad", "murder ballads"), "de": ("Mordballade", "Moritat")},
+    "nature song": {"en": ("nature song", "nature songs"), "de": ("Naturlied", "Naturlieder")},
+    "yodel": {"en": ("yodel", "yodels"), "de": ("Jodler", "Jodel")},
 }
 
 # canonical mode -> language -> words (an adjective after "in"/"en" or alone: "in Moll", "en mineur")

@@ -14,6 +14,8 @@ DANCE_TYPES = ("slip jig", "single jig", "double jig", "set dance", "strathspey"
                "reel", "jig", "polka", "waltz", "mazurka", "march", "clog", "schottische", "slide",
                "quickstep", "lament", "air", "song", "minuet", "country dance")
 # Essen folk-song genres (German, hyphenated like "Liebes - Lied") -> English; first match in text order wins.
+# After the genres proper, the themes and Chinese genre names its R: field also uses ("Brautwerbung",
+# "Verrat, Mord", "wuge"): a caption should say "a courtship song", not "a brautwerbung".
 GERMAN_GENRES = (("wiegen", "lullaby"), ("kinder", "children's song"), ("liebe", "love song"),
                  ("ballade", "ballad"), ("romanze", "ballad"), ("religi", "sacred song"), ("geistlich", "sacred song"),
                  ("tanz", "dance song"), ("reigen", "dance song"), ("trink", "drinking song"), ("zech", "drinking song"),
@@ -24,7 +26,17 @@ GERMAN_GENRES = (("wiegen", "lullaby"), ("kinder", "children's song"), ("liebe",
                  ("maerchen", "fairy-tale song"), ("beruf", "work song"), ("arbeit", "work song"),
                  ("staende", "trade song"), ("klage", "lament"), ("marsch", "march"), ("lied", "folk song"),
                  ("xiaodiao", "Chinese ditty (xiaodiao)"), ("shange", "Chinese mountain song (shange)"),
-                 ("haozi", "Chinese work song (haozi)"), ("yangge", "Chinese yangge dance song"))
+                 ("haozi", "Chinese work song (haozi)"), ("yangge", "Chinese yangge dance song"),
+                 ("xiao diao", "Chinese ditty (xiaodiao)"), ("wuge", "Chinese dance song (wuge)"),
+                 ("qingge", "Chinese love song (qingge)"), ("walzer", "waltz"), ("jagd", "hunting song"),
+                 ("jagen", "hunting song"), ("brautwerbung", "courtship song"), ("werbung", "courtship song"),
+                 ("brautsuche", "courtship song"), ("fenstergang", "courtship song"), ("mord", "murder ballad"),
+                 ("vaterland", "patriotic song"), ("nationalhymne", "national anthem"), ("jodler", "yodel"),
+                 ("legende", "legend song"), ("natur", "nature song"), ("gebet", "sacred song"))
+# Classes Essen names before the specific genre ("Wuge, Yangge": dance song, yangge): used only alone.
+BROAD_GENRES = frozenset({"Chinese dance song (wuge)"})
+# What Essen's R: field writes where the genre is unknown: placeholders, read as no genre at all.
+UNKNOWN_GENRE_WORDS = frozenset({"yyy", "xxx", "nn", "n.n."})
 # Essen origin words (German) -> English. Continents are dropped when something more specific is known.
 PLACE_NAMES = {
     "europa": "Europe", "mitteleuropa": "Central Europe", "osteuropa": "Eastern Europe",

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data import features
 from ..data.texts import query_caption
 from ..search.keywords import KeywordIndex
 from .checks import check_metric, check_metrics, require_finite
@@ -68,13 +69,16 @@ MIN_RELEVANT = 5  # categories with fewer held-out tunes are not reported (too n
 def _value(record, key: str):
     if key == "collection":
         return record.collection
-    return getattr(record, key, None) if hasattr(record, key) else record.metadata.get(key)
+    value = getattr(record, key, None) if hasattr(record, key) else record.metadata.get(key)
+    return features.meter_signature(value) if key == "meter" else value
 
 
 def matches(record, conditions: dict[str, Any]) -> bool:
-    """Whether a record satisfies every condition of a category."""
+    """Whether a record satisfies every condition of a category (a meter "C" is 4/4, "C|" is 2/2)."""
     for key, wanted in conditions.items():
         accepted = wanted if isinstance(wanted, tuple) else (wanted,)
+        if key == "meter":
+            accepted = tuple(features.meter_signature(value) for value in accepted)
         if _value(record, key) not in accepted:
             return False
     return True

@@ -35,7 +35,8 @@ METHODS = ("majority", "zero-shot (1 template)", "zero-shot (ensemble)", "linear
 
 
 def _meter_label(record: Any) -> str | None:
-    match = re.search(r"(\d+)/(\d+)", features.record_meter(record.metadata, record.abc) or "")
+    # "C" and "C|" are 4/4 and 2/2 written another way: the same class (the notes cannot tell them apart)
+    match = re.search(r"(\d+)/(\d+)", features.meter_signature(features.record_meter(record.metadata, record.abc)))
     return f"{match.group(1)}/{match.group(2)}" if match else None
 
 

@@ -39,10 +39,9 @@ def record_facts(metadata: Mapping[str, Any] | None, abc: str = "", collection: 
         'A dorian'
     """
     metadata = {str(name).lower(): str(value) for name, value in (metadata or {}).items()}
-    meter = (features.record_meter(metadata, abc) or "").replace(" ", "")
     facts = {
         "tune_type": (features.tune_type(metadata) or "").lower(),
-        "meter": {"C": "4/4", "C|": "2/2"}.get(meter, meter),
+        "meter": features.meter_signature(features.record_meter(metadata, abc)),
         "origin": features.origin_country(metadata, collection) or "",
         "places": features.origin_places(metadata, collection),
         "composer": set(tokenize(metadata.get("composer", ""))),
@@ -178,8 +177,7 @@ def _as_arrays(rows: dict[str, dict[str, list[int]]]) -> dict[str, dict[str, np.
 def _canonical(name: str, value: str) -> str:
     value = str(value).strip()
     if name == "meter":
-        value = value.replace(" ", "")
-        return {"C": "4/4", "C|": "2/2"}.get(value, value)
+        return features.meter_signature(value)
     if name == "tune_type":
         return value.lower()
     if name == "mode":

@@ -28,7 +28,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..data import terms
+from ..data import features, terms
 from .queries import MAX_QUERY_CHARS
 from .term_index import accidentals, fold, genre_stem, longest_phrase, mode_words, phrases, tokens, tonics
 
@@ -260,7 +260,7 @@ def _read_name(tokens: list[str], at: int, intro: str) -> list[str]:
 def _add_notes(reading: QueryReading) -> None:
     c = reading.constraints
     typical = terms.TYPICAL_METERS.get(c.get("tune_type", ""), ())
-    meter = {"C": "4/4", "C|": "2/2"}.get(c.get("meter", ""), c.get("meter", ""))
+    meter = features.meter_signature(c.get("meter"))
     if typical and meter and meter not in typical:
         reading.notes.append(f"a {c['tune_type']} is usually in {' or '.join(typical)}, not {meter}: "
                              "tunes matching either come first")

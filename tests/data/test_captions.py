@@ -26,6 +26,13 @@ def test_meter_words(meter, words):
     ({"rhythm": "Liebes - Lied, Leid, Klage"}, "love song"), ({"rhythm": "Kinder -, Wiegen - Lied"}, "children's song"),
     ({"rhythm": "Xiaodiao]"}, "Chinese ditty (xiaodiao)"), ({"rhythm": "slipjig"}, "slip jig"),
     ({"rhythm": "double jig"}, "jig"), ({"title": "The Mason's Apron -- Reel"}, "reel"), ({"rhythm": "???"}, None),
+    # Essen's placeholders and doubt marks, its themes and Chinese genre names
+    ({"rhythm": "yyy]"}, None), ({"rhythm": "???, ]"}, None), ({"rhythm": "???, Brautwerbung?]"}, "courtship song"),
+    ({"rhythm": "??, Walzer]"}, "waltz"), ({"rhythm": "Vaterland und Wehr"}, "patriotic song"),
+    ({"rhythm": "Verrat, Mord"}, "murder ballad"), ({"rhythm": "wuge, huadeng"}, "Chinese dance song (wuge)"),
+    ({"rhythm": "Wuge, Yangge, Jinzhong yangge]"}, "Chinese yangge dance song"),
+    ({"rhythm": "Xiao diao"}, "Chinese ditty (xiaodiao)"), ({"rhythm": "Standesunterschied, Gefangenschaft"},
+                                                          "standesunterschied, gefangenschaft"),
 ])
 def test_tune_types_are_normalised_to_english(metadata, expected):
     assert ms.tune_type(metadata) == expected

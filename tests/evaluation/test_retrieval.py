@@ -113,3 +113,18 @@ def test_category_conditions_read_metadata():
     reels = [record for record in corpus if matches(record, {"tune_type": "reel"})]
     assert reels and all(record.tune_type == "reel" for record in reels)
     assert all(isinstance(query, str) and conditions for query, conditions in CATEGORY_QUERIES)
+
+
+def test_a_meter_condition_counts_common_and_cut_time_as_their_signatures():
+    from musicsearch.data.corpus import Record
+    from musicsearch.evaluation.zeroshot import TASKS
+
+    def tune(meter: str) -> Record:
+        return Record(id=meter, source="t", ref=None, collection="c", abc=f"M:{meter}\nK:D\nd2f|",
+                      metadata={"meter": meter})
+
+    assert matches(tune("C"), {"meter": "4/4"}) and matches(tune("4/4"), {"meter": "C"})
+    assert matches(tune("C|"), {"meter": ("2/2", "6/8")})
+    assert not matches(tune("C|"), {"meter": "4/4"}) and not matches(tune("6/8"), {"meter": "4/4"})
+    # zero-shot's meter task: one class for both spellings, not a tune left out
+    assert [TASKS["meter"](tune(meter)) for meter in ("C", "4/4", "C|", "none")] == ["4/4", "4/4", "2/2", None]
