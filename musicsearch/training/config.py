@@ -65,6 +65,7 @@ class TrainingConfig:
     melody_transpose: float = 0.5  # share of fragments moved to another key (transposition invariance)
     # --- text head, fitted last (training.head_refit) ---
     head_refit_steps: int = 0  # steps fitting the architecture's text head against the frozen music side after contrastive training (0 = none)
+    head_refit_phrase_share: float = 0.0  # share of the refit's draws pairing a tune with one phrase of its caption ("a march", "in 6/8"), a match for every tune it describes
     # --- bookkeeping ---
     eval_every: int = 100  # steps between held-out evaluations during training (0 = only at the end)
     eval_size: int = 500  # held-out tunes used by the periodic evaluation (the final report uses all)
@@ -102,6 +103,8 @@ class TrainingConfig:
                                    f"{self.melody_noise} and {self.melody_transpose}.")
         if self.head_refit_steps < 0:
             raise MusicSearchError(f"head_refit_steps must be >= 0, got {self.head_refit_steps}.")
+        if not 0.0 <= self.head_refit_phrase_share < 1.0:
+            raise MusicSearchError(f"head_refit_phrase_share is a share in [0, 1), got {self.head_refit_phrase_share}.")
         if self.batch_size < 2:
             raise MusicSearchError(f"batch_size must be >= 2 (InfoNCE needs negatives), got {self.batch_size}.")
         return self
