@@ -140,8 +140,7 @@ def tune_type(metadata: dict[str, str]) -> str | None:
         for dance in DANCE_TYPES:
             if re.search(rf"\b{dance}\b", lowered):
                 return {"double jig": "jig", "single jig": "jig"}.get(dance, dance)
-        found = [english for _, english in sorted((lowered.find(stem), english)
-                                                  for stem, english in GERMAN_GENRES if stem in lowered)]
+        found = genre_words(metadata)
         if found:
             return next((english for english in found if english not in BROAD_GENRES), found[0])
         return lowered
@@ -161,7 +160,7 @@ def _genre_label(rhythm: str) -> str:
 
 def genre_words(metadata: dict[str, str]) -> list[str]:
     """Every English genre word found in an Essen-style ``R:`` field, in order, without repeats."""
-    lowered = (metadata.get("rhythm") or "").lower().replace(" - ", "").replace(" -", "")
+    lowered = _genre_label(metadata.get("rhythm") or "").replace(" - ", "").replace(" -", "")
     found = sorted((lowered.find(stem), english) for stem, english in GERMAN_GENRES if stem in lowered)
     return list(dict.fromkeys(english for _, english in found))
 
