@@ -87,7 +87,7 @@ class MusicEncoder(nn.Module):
             # Gather-and-sum of the 64 active columns: identical to the one-hot matmul, ~100x cheaper.
             flat = (patches.long() + self._offsets).reshape(batch * length, width)
             # A contiguous (columns, hidden) copy: on the transposed view embedding_bag takes a generic path
-            # about 3x slower forward and backward, with bit-identical results (benchmarks/patch_embedding.py).
+            # about 3x slower forward and backward, with bit-identical results (benchmarks/training_step.py).
             columns = self.patch_embedding.weight.t().contiguous()
             summed = F.embedding_bag(flat, columns, mode="sum")
             return (summed + self.patch_embedding.bias).view(batch, length, -1)

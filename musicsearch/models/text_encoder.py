@@ -30,6 +30,8 @@ from .text_input import warn_truncated as _warn_truncated
 from .torch_modes import evaluation_mode
 
 _WEIGHTS_FROM_FILE = contextvars.ContextVar("text_weights_from_file", default=False)
+# Fewest tokens (rows x length) in one embedding batch: smaller products round differently (see embed).
+MIN_BATCH_TOKENS = 32
 
 
 @contextlib.contextmanager
@@ -176,7 +178,10 @@ class TextEncoder(nn.Module):
               cache_root=None) -> torch.Tensor:
         """Pooled features of ``texts`` without gradients, through the disk cache when frozen.
 
-        Texts are deduplicated and sorted by length before batching, so padding stays small.
+        Texts are batched only with texts of the same token count, so none is padded: padding moves a
+        vector's last float bits, and a frozen-encoder training run would then depend on which captions the
+        cache already held (the same seed gave another model). Unpadded, and with every batch at least
+        ``MIN_BATCH_TOKENS`` tokens, a text's vector is the same whatever it is embedded with.
         """
         from tqdm.auto import tqdm
 
@@ -186,7 +191,8 @@ class TextEncoder(nn.Module):
         cache = None
         if self.frozen:
             cache = getattr(self, "_cache", None)
-            name = f"{type(self.backbone).__name__}-{self.digest()}"
+            # "unpadded": vectors cached before texts were batched by length are not mixed in.
+            name = f"{type(self.backbone).__name__}-{self.digest()}-unpadded"
             wanted = Path(cache_root) / name if cache_root is not None else None
             if cache is None or cache.name != name or cache.folder != wanted:
                 cache = EmbeddingCache(cache_root, name)
@@ -197,16 +203,17 @@ class TextEncoder(nn.Module):
                 hit = cache.get(text)
                 if hit is not None:
                     vectors[text] = hit
-        todo = sorted({text for text in texts if text not in vectors}, key=len)
-        device = next(self.backbone.parameters()).device
         truncated: list[str] = []
+        batches = self._equal_length_batches(sorted({text for text in texts if text not in vectors}), batch_size,
+                                             truncated)
+        device = next(self.backbone.parameters()).device
         with evaluation_mode(self), torch.inference_mode():
-            for start in tqdm(range(0, len(todo), batch_size), desc="embedding texts", disable=not progress,
-                              leave=False):
-                chunk = todo[start:start + batch_size]
-                batch = self.tokenize(chunk, truncated=truncated)
-                pooled = self(batch["input_ids"].to(device), batch["attention_mask"].to(device))
-                array = pooled.float().cpu().numpy()
+            for chunk, ids in tqdm(batches, desc="embedding texts", disable=not progress, leave=False):
+                # A batch of few tokens takes another matrix-product path with other rounding (below 12
+                # tokens on this CPU): its own rows, repeated, bring it up to MIN_BATCH_TOKENS.
+                rows = max(len(ids), -(-MIN_BATCH_TOKENS // len(ids[0])))
+                input_ids = torch.tensor((ids * rows)[:rows], device=device)
+                array = self(input_ids, torch.ones_like(input_ids))[:len(ids)].float().cpu().numpy()
                 vectors.update(zip(chunk, array))
                 if cache is not None:
                     cache.put(chunk, array)
@@ -218,3 +225,19 @@ class TextEncoder(nn.Module):
             return torch.zeros(0, self.hidden_size)
         return torch.from_numpy(np.stack([vectors[text] for text in texts]))
 
+    def _equal_length_batches(self, texts: list[str], batch_size: int,
+                              truncated: list[str]) -> list[tuple[list[str], list[list[int]]]]:
+        """``(texts, token ids)`` batches of at most ``batch_size``, every row of a batch the same length."""
+        ids, too_long = truncate_ids(self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+                                     if texts else [], self.max_length)
+        truncated.extend(texts[position] for position in too_long)
+        by_length: dict[int, list[int]] = {}
+        for position, row in enumerate(ids):
+            by_length.setdefault(len(row), []).append(position)
+        batches = []
+        for length in sorted(by_length):
+            positions = by_length[length]
+            for start in range(0, len(positions), batch_size):
+                part = positions[start:start + batch_size]
+                batches.append(([texts[p] for p in part], [ids[p] for p in part]))
+        return batches

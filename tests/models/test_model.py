@@ -255,6 +255,20 @@ def test_music_encoder_gather_equals_one_hot_linear():
                if not isinstance(m, (nn.LayerNorm, nn.Dropout)))
 
 
+def test_music_encoder_gather_trains_the_patch_embedding_like_the_one_hot_linear():
+    # The gather reads a contiguous copy of the columns: the gradient must still reach the weight itself.
+    encoder = MusicEncoder(16, 1, 2, 32, 0.0, max_patches=8).train()
+    patches = torch.randint(0, 98, (3, 5, 64))
+    upstream = torch.randn(3, 5, 16)
+    (encoder.embed_patches(patches) * upstream).sum().backward()
+    gathered = encoder.patch_embedding.weight.grad.clone()
+    encoder.patch_embedding.weight.grad = None
+    one_hot = nn.functional.one_hot(patches, 98).reshape(3, 5, -1).float()
+    (encoder.patch_embedding(one_hot) * upstream).sum().backward()
+    assert gathered.abs().sum() > 0
+    torch.testing.assert_close(gathered, encoder.patch_embedding.weight.grad, atol=1e-5, rtol=1e-5)
+
+
 def test_padding_does_not_change_a_tunes_embedding(tiny_model):
     short = ABC[2]
     alone = tiny_model.encode_music([short])
