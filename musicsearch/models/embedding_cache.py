@@ -26,6 +26,8 @@ from ..artifacts import atomic_write_bytes, remove_stale_temporaries
 
 # Calls that embed fewer new texts than this stay in memory only: a search query should not leave a file.
 PERSIST_MIN = 32
+# Small calls' vectors kept for repeats (a search session's queries); beyond this many the store starts afresh.
+QUERY_MEMORY = 4096
 
 
 def text_key(text: str) -> bytes:
@@ -41,6 +43,7 @@ class EmbeddingCache:
         self.folder = Path(root) / name if root is not None else None
         self._vectors: dict[bytes, np.ndarray] = {}
         self._pending: dict[bytes, np.ndarray] = {}
+        self._query_vectors: dict[bytes, np.ndarray] = {}  # from small calls: memory only, never shared
         self._loaded = False
 
     def _load(self) -> None:
@@ -65,10 +68,23 @@ class EmbeddingCache:
         self._load()
         return len(self._vectors)
 
-    def get(self, text: str) -> np.ndarray | None:
-        """The cached vector of ``text`` or None."""
+    def get(self, text: str, *, include_queries: bool = False) -> np.ndarray | None:
+        """The cached vector of ``text`` or None; ``include_queries`` also looks among :meth:`put_query`'s."""
         self._load()
-        return self._vectors.get(text_key(text))
+        key = text_key(text)
+        hit = self._vectors.get(key)
+        return self._query_vectors.get(key) if hit is None and include_queries else hit
+
+    def put_query(self, texts: list[str], vectors: np.ndarray) -> None:
+        """Remember a small call's vectors for repeats only: never written, never returned by a plain :meth:`get`.
+
+        A query is embedded on the fast path, whose last float bits can differ from a bulk call's
+        (:meth:`musicsearch.models.text_encoder.TextEncoder.embed`), so it must not reach training or an index.
+        """
+        if len(self._query_vectors) >= QUERY_MEMORY:
+            self._query_vectors.clear()
+        for text, vector in zip(texts, np.asarray(vectors, dtype=np.float32)):
+            self._query_vectors[text_key(text)] = vector
 
     def put(self, texts: list[str], vectors: np.ndarray) -> None:
         """Remember vectors (rows of ``vectors``) for ``texts``; call :meth:`flush` to write them."""

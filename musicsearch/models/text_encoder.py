@@ -181,13 +181,17 @@ class TextEncoder(nn.Module):
         Texts are batched only with texts of the same token count, so none is padded: padding moves a
         vector's last float bits, and a frozen-encoder training run would then depend on which captions the
         cache already held (the same seed gave another model). Unpadded, and with every batch at least
-        ``MIN_BATCH_TOKENS`` tokens, a text's vector is the same whatever it is embedded with.
+        ``MIN_BATCH_TOKENS`` tokens, a text's vector is the same whatever it is embedded with. That holds
+        for bulk calls (at least ``PERSIST_MIN`` texts: captions, index sentences), the ones the cache
+        shares; a smaller call (a search query) skips the top-up, which would cost it half its time again,
+        and its vectors are kept for repeats of small calls only.
         """
         from tqdm.auto import tqdm
 
-        from .embedding_cache import EmbeddingCache
+        from .embedding_cache import PERSIST_MIN, EmbeddingCache
 
         texts = check_texts(texts)
+        bulk = len(set(texts)) >= PERSIST_MIN
         cache = None
         if self.frozen:
             cache = getattr(self, "_cache", None)
@@ -200,7 +204,7 @@ class TextEncoder(nn.Module):
         vectors: dict[str, np.ndarray] = {}
         if cache is not None:
             for text in set(texts):
-                hit = cache.get(text)
+                hit = cache.get(text, include_queries=not bulk)
                 if hit is not None:
                     vectors[text] = hit
         truncated: list[str] = []
@@ -211,12 +215,12 @@ class TextEncoder(nn.Module):
             for chunk, ids in tqdm(batches, desc="embedding texts", disable=not progress, leave=False):
                 # A batch of few tokens takes another matrix-product path with other rounding (below 12
                 # tokens on this CPU): its own rows, repeated, bring it up to MIN_BATCH_TOKENS.
-                rows = max(len(ids), -(-MIN_BATCH_TOKENS // len(ids[0])))
+                rows = max(len(ids), -(-MIN_BATCH_TOKENS // len(ids[0]))) if bulk else len(ids)
                 input_ids = torch.tensor((ids * rows)[:rows], device=device)
                 array = self(input_ids, torch.ones_like(input_ids))[:len(ids)].float().cpu().numpy()
                 vectors.update(zip(chunk, array))
                 if cache is not None:
-                    cache.put(chunk, array)
+                    (cache.put if bulk else cache.put_query)(chunk, array)
         if truncated:
             _warn_truncated(len(truncated), truncated[0], self.max_length)  # once per call, not per batch
         if cache is not None:
