@@ -152,21 +152,20 @@ class TextEncoder(nn.Module):
             self._digest = sha.hexdigest()[:16]
         return self._digest
 
-    def tokenize(self, texts: list[str], *, truncated: list[str] | None = None) -> dict[str, torch.Tensor]:
-        """Token ids and attention mask, truncated to ``max_length`` with a warning naming how many.
-
-        With a ``truncated`` list, the truncated texts are appended to it instead of warning, so a caller
-        that tokenizes in batches can warn once for all of them.
-        """
-        ids = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
-        ids, too_long = truncate_ids(ids, self.max_length)  # the one rule, shared with the ONNX path
-        if too_long:
-            if truncated is not None:
-                truncated.extend(texts[position] for position in too_long)
-            elif not (self.training and self._warned):
-                self._warned = True  # while training, once is enough: the same captions come back every epoch
-                _warn_truncated(len(too_long), texts[too_long[0]], self.max_length)
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Token ids and attention mask (padded), truncated to ``max_length`` with a warning naming how many."""
+        ids, too_long = self._token_ids(texts)
+        if too_long and not (self.training and self._warned):
+            self._warned = True  # while training, once is enough: the same captions come back every epoch
+            _warn_truncated(len(too_long), texts[too_long[0]], self.max_length)
         return self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
+
+    def _token_ids(self, texts: list[str]) -> tuple[list[list[int]], list[int]]:
+        """Unpadded token ids of ``texts`` cut to ``max_length``, and the positions of the texts that were cut."""
+        if not texts:
+            return [], []
+        ids = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        return truncate_ids(ids, self.max_length)  # the one rule, shared with the ONNX path
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Mean of the last hidden states over real tokens (sentence-transformers' pooling)."""
@@ -232,8 +231,7 @@ class TextEncoder(nn.Module):
     def _equal_length_batches(self, texts: list[str], batch_size: int,
                               truncated: list[str]) -> list[tuple[list[str], list[list[int]]]]:
         """``(texts, token ids)`` batches of at most ``batch_size``, every row of a batch the same length."""
-        ids, too_long = truncate_ids(self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
-                                     if texts else [], self.max_length)
+        ids, too_long = self._token_ids(texts)
         truncated.extend(texts[position] for position in too_long)
         by_length: dict[int, list[int]] = {}
         for position, row in enumerate(ids):
