@@ -24,9 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-# Written by hand into release.json (the earlier releases' recorded figures, how the release was trained):
+# Written by hand into release.json (the earlier releases' recorded figures, how the release was trained,
+# release runs that were not shipped):
 # another run of this script keeps them.
-KEPT_FROM_EARLIER_RUNS = ("previous_releases", "train_note")
+KEPT_FROM_EARLIER_RUNS = ("previous_releases", "train_note", "unshipped_runs")
 
 
 def _figures(model_dir: Path | None) -> dict:
