@@ -134,8 +134,9 @@ TRAINING_PRESETS: dict[str, TrainingConfig] = {
     # Then the text head (two hidden layers) is fitted against the frozen music side for 16,000 small steps
     # (~2.5 min): on dev tunes (a tenth of the training tunes, left out of the fit) MRR 0.479 with the jointly
     # trained linear head -> 0.514 (8,000 steps 0.504, 32,000 0.517; width 1024 0.515; a linear head refitted 0.475).
-    # Tried and not shipped: 21 epochs with head_refit_phrase_share=0.4 trained in 59.2 min, category nDCG@10
-    # 0.831 but held-out MRR 0.435 (README, "The released model"; release.json's unshipped_runs).
+    # Tried and not shipped: head_refit_phrase_share=0.4 with a cheaper dropout mask, at 21 epochs (59.2 min,
+    # category nDCG@10 0.831, held-out MRR 0.435) and at 24 (62.8 min, 0.850, MRR 0.446); both lost 0.11 of
+    # zero-shot tune type, which dev tunes trace to the phrases (README, "The released model"; release.json).
     "release": TrainingConfig(epochs=24.0, mlm_pretrain_steps=300, melody_weight=0.5, eval_every=200,
                               caption_variants=4, rewording=0.5, head_refit_steps=16_000,
                               checkpoint_every=200),
