@@ -118,6 +118,7 @@ def main() -> None:
     relevant = [np.array([matches(by_id[data.ids[i]], category) for i in dev]) for _, category in DEV_QUERIES]
     counted = [k for k, rel in enumerate(relevant) if rel.sum() >= 5]
     cache = paths.cache_dir() / "text"
+    captions = [query_caption(by_id[data.ids[i]]) for i in dev]
     rows = {}
     for folder in args.model or [str(paths.released_model_dir())]:
         model = ms.load_model(folder)
@@ -125,7 +126,6 @@ def main() -> None:
         for tunes, features in model.pooled_music_batches(data.patches, batch_size=128, progress=True):
             pooled[torch.as_tensor(tunes)] = features.float()
         text_pool = model.text_encoder.embed(texts, batch_size=128, progress=True, cache_root=cache).float()
-        captions = [query_caption(by_id[data.ids[i]]) for i in dev]
         for share in [float(value) for value in args.shares.split(",")]:
             began = time.perf_counter()
             fitted = _fit(model, pooled, fit, text_pool, text_ids, phrase_ids, data.collections, share, args.seed,
