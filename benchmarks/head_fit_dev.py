@@ -54,17 +54,14 @@ def _fit(model, pooled, fit, text_pool, text_ids, phrase_ids, collections, share
     import torch
 
     from musicsearch.models.losses import LogitScale
-    from musicsearch.models.text_head import build_text_head, last_linear, start_small
     from musicsearch.training.config import get_config
-    from musicsearch.training.head_refit import fit_head
+    from musicsearch.training.head_refit import fit_head, fresh_text_head
     from musicsearch.training.sampling import CollectionSampler
 
     config = get_config("release")
     training, architecture = config.training, config.architecture
     torch.manual_seed(seed)
-    head = build_text_head(model.text_encoder.hidden_size, architecture.embed_dim,
-                           hidden_layers=architecture.text_head_layers, width=architecture.text_head_width)
-    start_small(last_linear(head))
+    head = fresh_text_head(model, architecture)
     music_proj = copy.deepcopy(model.music_proj)
     scale = LogitScale(model.logit_scale().item(), model.logit_scale.max_scale)
     sampler = CollectionSampler([collections[i] for i in fit], power=training.sampling_power,
@@ -88,7 +85,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import numpy as np
-    import torch
 
     import musicsearch as ms
     from musicsearch import paths
@@ -99,7 +95,7 @@ def main() -> None:
     from musicsearch.evaluation.retrieval import matches
     from musicsearch.evaluation.zeroshot import evaluate_zero_shot
     from musicsearch.training.config import get_config
-    from musicsearch.training.head_refit import caption_phrases
+    from musicsearch.training.head_refit import caption_phrases, pooled_music
     from musicsearch.training.run import prepare_data
 
     started = time.perf_counter()
@@ -122,9 +118,7 @@ def main() -> None:
     rows = {}
     for folder in args.model or [str(paths.released_model_dir())]:
         model = ms.load_model(folder)
-        pooled = torch.zeros(len(data.ids), model.config.hidden_size)
-        for tunes, features in model.pooled_music_batches(data.patches, batch_size=128, progress=True):
-            pooled[torch.as_tensor(tunes)] = features.float()
+        pooled = pooled_music(model, data.patches, batch_size=128, progress=True)
         text_pool = model.text_encoder.embed(texts, batch_size=128, progress=True, cache_root=cache).float()
         for share in [float(value) for value in args.shares.split(",")]:
             began = time.perf_counter()

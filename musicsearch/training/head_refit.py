@@ -159,6 +159,25 @@ def _with_phrases(run, progress: bool) -> tuple[torch.Tensor, list[list[int]]]:
     return pool, [[rows[text] for text in tune] for tune in phrases]
 
 
+def pooled_music(model, patches: list, *, batch_size: int, progress: bool = False) -> torch.Tensor:
+    """``(N, H)`` pooled features of the frozen music encoder, in the order of ``patches``: what the head fits on."""
+    music = torch.zeros(len(patches), model.config.hidden_size, device=model.device)
+    for rows, pooled in model.pooled_music_batches(patches, batch_size=batch_size, progress=progress):
+        music[torch.as_tensor(rows)] = pooled.float()
+    return music
+
+
+def fresh_text_head(model, architecture: ModelConfig) -> torch.nn.Module:
+    """A new text head of ``architecture``'s shape on ``model``'s device, its last layer started small.
+
+    Draws from torch's global generator: seed it first (the stage does, in a forked stream).
+    """
+    head = build_text_head(model.text_encoder.hidden_size, architecture.embed_dim,
+                           hidden_layers=architecture.text_head_layers, width=architecture.text_head_width)
+    start_small(last_linear(head))
+    return head.to(model.device)
+
+
 def refit_text_head(run, progress: bool = False) -> None:
     """The stage on a finished contrastive run: swap in the architecture's head, fitted (no-op without steps).
 
@@ -178,15 +197,10 @@ def refit_text_head(run, progress: bool = False) -> None:
         from ..evaluation.retrieval import caption_retrieval
 
         before = caption_retrieval(model, run.eval_records)["mrr"]
-    music = torch.zeros(len(run.data.patches), model.config.hidden_size, device=model.device)
-    for rows, pooled in model.pooled_music_batches(run.data.patches, batch_size=training.batch_size, progress=progress):
-        music[torch.as_tensor(rows)] = pooled.float()
+    music = pooled_music(model, run.data.patches, batch_size=training.batch_size, progress=progress)
     with torch.random.fork_rng():
         torch.manual_seed(training.seed + _SEED_OFFSET)
-        head = build_text_head(model.text_encoder.hidden_size, architecture.embed_dim,
-                               hidden_layers=architecture.text_head_layers, width=architecture.text_head_width)
-        start_small(last_linear(head))
-        head.to(model.device)
+        head = fresh_text_head(model, architecture)
         sampler = CollectionSampler(run.data.collections, power=training.sampling_power,
                                     ratios=training.collection_ratios, seed=training.seed + _SEED_OFFSET)
         text_pool, phrase_ids = _with_phrases(run, progress) if training.head_refit_phrase_share > 0 else (
