@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.patches import PATCH_LENGTH, VOCAB_SIZE
+from ._dropout import FastDropout, attention
 
 
 class _Block(nn.Module):
@@ -32,14 +33,16 @@ class _Block(nn.Module):
         self.norm2 = nn.LayerNorm(hidden)
         self.fc1 = nn.Linear(hidden, intermediate)
         self.fc2 = nn.Linear(intermediate, hidden)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = FastDropout(dropout)
 
     def forward(self, x: torch.Tensor, attn_mask: torch.Tensor) -> torch.Tensor:
         batch, length, hidden = x.shape
         q, k, v = self.qkv(self.norm1(x)).view(batch, length, 3, self.heads, hidden // self.heads).unbind(2)
-        attended = F.scaled_dot_product_attention(
-            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=attn_mask,
-            dropout_p=self.dropout.p if self.training else 0.0)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        if self.training and self.dropout.p > 0:
+            attended = attention(q, k, v, attn_mask, self.dropout.p)  # the cheaper mask (models/_dropout.py)
+        else:
+            attended = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
         x = x + self.dropout(self.out(attended.transpose(1, 2).reshape(batch, length, hidden)))
         return x + self.dropout(self.fc2(F.gelu(self.fc1(self.norm2(x)))))
 
@@ -70,7 +73,7 @@ class MusicEncoder(nn.Module):
         self.blocks = nn.ModuleList(
             _Block(hidden_size, num_heads, intermediate_size, dropout) for _ in range(num_layers))
         self.norm = nn.LayerNorm(hidden_size)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = FastDropout(dropout)
         # Column offset of character slot i in the flattened one-hot input: i * 98.
         self.register_buffer("_offsets", torch.arange(PATCH_LENGTH) * VOCAB_SIZE, persistent=False)
 

@@ -22,6 +22,7 @@ import torch
 from ..data.patches import collate_patches
 from ..data.texts import short_dropout
 from ..models.losses import clip_loss, retrieval_accuracy
+from ._precision import as_float32, forward_precision
 from .divergence import check_step, check_weights, trainable
 from .masked_music import corrupt_patches
 from .melody_objective import fragment_batch, melody_loss, step_rng
@@ -66,7 +67,9 @@ def contrastive_step(run: TrainingRun) -> dict[str, Any]:
         inputs.update(corrupted=corrupted.to(run.device), selected=selected.to(run.device))
     if training.melody_weight > 0:
         inputs.update(_fragment_inputs(run, indices))
-    result = run.module(patches, mask, **inputs)
+    with forward_precision(run.device, training.bf16_autocast):
+        result = run.module(patches, mask, **inputs)
+    result = as_float32(result)  # every loss in float32, whatever precision the forward pass took
     contrastive = clip_loss(result["music"], result["text"], result["scale"])
     loss = contrastive
     record = {"step": run.step + 1, "clip_loss": contrastive.item()}

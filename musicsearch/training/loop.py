@@ -45,6 +45,7 @@ import torch
 
 from ..models.config import ModelConfig
 from ..models.model import MusicTextModel
+from ._precision import warn_if_emulated
 from .checkpoints import checkpoint_run, resume_run
 from .config import RunConfig, get_config
 from .contrastive import contrastive_step, draw_batch
@@ -104,7 +105,8 @@ def _pretrain_music(run: TrainingRun, progress: bool) -> None:
         run.model.music_encoder,
         lambda _: draw_batch(run, sampler.length_batch(training.batch_size, run.lengths, training.length_buckets)),
         steps=training.mlm_pretrain_steps, learning_rate=training.learning_rate, ratio=training.mask_ratio,
-        decoder_width=training.decoder_size, seed=training.seed, progress=progress)
+        decoder_width=training.decoder_size, seed=training.seed, bf16_autocast=training.bf16_autocast,
+        progress=progress)
 
 
 def _evaluate(run: TrainingRun, progress: bool, callback) -> None:
@@ -242,6 +244,7 @@ def train(config_or_preset: RunConfig | ModelConfig | str = "quick", corpus=None
 
         config, before = before_training(start, init_name, config, data, held_out, progress=progress)
     run = build_run(config, data, held_out, corpus, progress=progress, started=started, init=start)
+    warn_if_emulated(run.device, config.training.bf16_autocast)
     if start is not None:
         run.history.info["init"] = init_name
     checkpoint = Path(out) / "checkpoint" if out is not None else None

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.patches import MASK_ID, PAD_ID, PATCH_LENGTH, VOCAB_SIZE
+from ._precision import forward_precision
 from .divergence import check_step, check_weights, trainable
 
 # Character ids of real ABC text (ASCII 32-126 -> 1-95); PAD, MASK and END are not shuffled.
@@ -99,7 +100,7 @@ def masked_music_loss(encoder: nn.Module, decoder: PatchDecoder, patches: torch.
     """
     corrupted, selected = corrupt_patches(patches, mask, generator, ratio)
     _, hidden = encoder(corrupted, mask, return_hidden=True)
-    logits = decoder(hidden[selected])
+    logits = decoder(hidden[selected]).float()  # the cross-entropy in float32 under autocast too
     targets = patches[selected].long()
     loss = F.cross_entropy(logits.reshape(-1, VOCAB_SIZE), targets.reshape(-1), ignore_index=PAD_ID)
     with torch.no_grad():
@@ -110,7 +111,7 @@ def masked_music_loss(encoder: nn.Module, decoder: PatchDecoder, patches: torch.
 
 def pretrain_masked_music(encoder: nn.Module, batches, *, steps: int, learning_rate: float = 1e-3,
                           ratio: float = 0.45, decoder_width: int = 32, seed: int = 0,
-                          progress: bool = True) -> list[dict]:
+                          bf16_autocast: bool = False, progress: bool = True) -> list[dict]:
     """Pretrain a music encoder with the masked music objective alone.
 
     Args:
@@ -118,6 +119,7 @@ def pretrain_masked_music(encoder: nn.Module, batches, *, steps: int, learning_r
         batches: callable ``step -> (patches, mask)`` giving collated training batches.
         steps: optimisation steps.
         learning_rate, ratio, decoder_width, seed: optimiser, masking and decoder settings.
+        bf16_autocast: run the forward passes in bfloat16 autocast (losses in float32; see ``_precision``).
         progress: show a progress bar.
 
     Returns:
@@ -143,7 +145,8 @@ def pretrain_masked_music(encoder: nn.Module, batches, *, steps: int, learning_r
     bar = tqdm(range(steps), desc="masked-music pretraining", disable=not progress)
     for step in bar:
         patches, mask = batches(step)
-        loss, accuracy = masked_music_loss(encoder, decoder, patches, mask, generator, ratio)
+        with forward_precision(patches.device, bf16_autocast):
+            loss, accuracy = masked_music_loss(encoder, decoder, patches, mask, generator, ratio)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(parameters, 1.0)

@@ -17,7 +17,7 @@ from tests.helpers.model import FLAT_DEFAULTS, FLAT_PRESETS
 # turns the melodic objective on).
 LATER_TRAINING_DEFAULTS = {"melody_weight": 0.0, "melody_min_bars": 2, "melody_max_bars": 8, "melody_noise": 0.05,
                            "melody_transpose": 0.5, "rewording": 0.0, "head_refit_steps": 0,
-                           "head_refit_phrase_share": 0.0}
+                           "head_refit_phrase_share": 0.0, "bf16_autocast": False}
 # Architecture fields added after the split; their defaults mean what older folders meant (a linear text head).
 LATER_ARCHITECTURE_DEFAULTS = {"text_head_layers": 0, "text_head_width": 1024}
 
