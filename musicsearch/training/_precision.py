@@ -5,7 +5,7 @@ products and attention take bfloat16 inputs, while the weights, their gradients 
 float32. The outputs are cast back to float32 before any loss, so the contrastive logits (cosines times a
 scale of up to 100) are not rounded to bfloat16's three significant digits.
 
-Why: on CPUs with bfloat16 dot products (``avx512_bf16`` or AMX) a release step is about 1.5x faster
+Why: on CPUs with bfloat16 dot products (``avx512_bf16`` or AMX) a release step is about 1.7x faster
 (``benchmarks/training_step.py``); without them autocast is emulated and slower, so it stays off by default
 and :func:`warn_if_emulated` says so when a run asks for it on such a CPU.
 A seed still fixes a run on one machine; the figures differ slightly from a float32 run's.

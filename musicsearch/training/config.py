@@ -51,7 +51,7 @@ class TrainingConfig:
     weight_decay: float = 0.01  # AdamW decay on matrices (not on biases, norms, embeddings)
     warmup_ratio: float = 0.05  # share of steps with a linear warm-up
     grad_clip: float = 1.0  # max global gradient norm
-    bf16_autocast: bool = False  # training forward passes in bfloat16 autocast, weights and losses float32 (1.5x per step on CPUs with avx512_bf16/AMX, slower without)
+    bf16_autocast: bool = False  # training forward passes in bfloat16 autocast, weights and losses float32 (1.7x per step on CPUs with avx512_bf16/AMX, slower without)
     seed: int = 0  # seed of initialisation, sampling and dropout (same seed, same model on CPU)
     # --- masked music model (CLaMP's M3) ---
     mlm_weight: float = 0.0  # weight of the masked-patch reconstruction loss added to InfoNCE (0 = off)
@@ -139,9 +139,9 @@ TRAINING_PRESETS: dict[str, TrainingConfig] = {
     # category nDCG@10 0.831, held-out MRR 0.435) and at 24 (62.8 min, 0.850, MRR 0.446); both lost 0.11 of
     # zero-shot tune type, which dev tunes trace to the phrases (README, "The released model"; release.json).
     # Forward passes in bfloat16 autocast with the cheaper dropout mask (models/_dropout.py): a release step
-    # 1.24 -> 0.63 s on 2 EPYC cores with avx512_bf16 (benchmarks/training_step.py), which buys 32 epochs in
-    # the 60-minute budget (24 took 62-65 minutes in float32); 32 is the budget's arithmetic with a 20% margin
-    # for the machine's drift, not chosen on any figure.
+    # 1.056 -> 0.559 s on 2 EPYC cores with avx512_bf16, same run (benchmarks/training_step.py), which buys 32
+    # epochs in the 60-minute budget (24 took 62-65 minutes in float32); 32 is the budget's arithmetic with a
+    # 20% margin for the machine's drift, fixed before the run and not chosen on any figure (58.3 minutes).
     "release": TrainingConfig(epochs=32.0, mlm_pretrain_steps=300, melody_weight=0.5, eval_every=200,
                               caption_variants=4, rewording=0.5, head_refit_steps=16_000,
                               bf16_autocast=True, checkpoint_every=200),
